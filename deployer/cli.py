@@ -1,0 +1,459 @@
+"""The `deployer` command line: Terraform-like verbs and exit codes.
+
+Exit codes: 0 success (plan: no changes), 2 plan with changes under `--detailed-exitcode`,
+1 any error. Every error is one message naming what went wrong and where.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
+
+from deployer import sandbox
+from deployer.aws import Clients, DeployerError, describe_error
+from deployer.executor import ApplyResult, Executor
+from deployer.graph import Graph, build_graph
+from deployer.model import WORKSPACES, Ref, resolve, split_key
+from deployer.planner import Action, Change, Plan, plan_changes, plan_to_json, render_plan
+from deployer.spec import Spec, load_spec
+from deployer.state import State, force_unlock, workspace_lock
+
+
+@dataclass
+class Session:
+    """What every command needs: the spec, where state lives, and how to reach AWS."""
+
+    spec: Spec
+    state_dir: Path
+    endpoint_url: str | None
+    out: TextIO
+
+    def clients(self) -> Clients:
+        return Clients(endpoint_url=self.endpoint_url)
+
+    def states(self, workspaces: Sequence[str]) -> dict[str, State]:
+        """Every workspace's state: the others are read for cross-workspace references."""
+        return {ws: State.load(self.state_dir, ws) for ws in WORKSPACES}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return 1
+    try:
+        result: int = args.handler(args)
+        return result
+    except DeployerError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+    except (NoCredentialsError, PartialCredentialsError):
+        print(
+            "Error: no AWS credentials found: configure a profile, set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or start the local emulator with `deployer sandbox start`",
+            file=sys.stderr,
+        )
+    except EndpointConnectionError as exc:
+        print(f"Error: cannot reach the AWS endpoint {exc.kwargs.get('endpoint_url')}: is it "
+              "running? (`deployer sandbox status`)", file=sys.stderr)
+    except NoRegionError:
+        print("Error: no AWS region configured", file=sys.stderr)
+    except ClientError as exc:
+        print(f"Error: AWS refused a call: {describe_error(exc)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+    return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deployer",
+        description="Provision the multi-region payment environment through boto3.",
+    )
+    parser.add_argument("--spec", default="spec.yaml", type=Path, help="default: ./spec.yaml")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(os.environ.get("DEPLOYER_STATE_DIR", ".deployer")),
+        help="default: ./.deployer (env DEPLOYER_STATE_DIR)",
+    )
+    parser.add_argument(
+        "--endpoint-url",
+        default=None,
+        help="AWS endpoint (default: AWS_ENDPOINT_URL, else a running `deployer sandbox`)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def region_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--region", help="a region (us-east-1) or workspace (primary)")
+
+    p = sub.add_parser("plan", help="show what apply would change")
+    region_arg(p)
+    p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_plan)
+
+    p = sub.add_parser("apply", help="create or update the environment")
+    region_arg(p)
+    p.add_argument("--auto-approve", action="store_true")
+    p.add_argument("--parallelism", type=_positive_int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_apply)
+
+    p = sub.add_parser("destroy", help="delete what the deployer made")
+    region_arg(p)
+    p.add_argument("--auto-approve", action="store_true")
+    p.add_argument("--parallelism", type=_positive_int, default=10)
+    p.set_defaults(handler=cmd_destroy)
+
+    p = sub.add_parser("output", help="show the outputs of applied workspaces")
+    region_arg(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_output)
+
+    p = sub.add_parser("graph", help="print the resource graph")
+    region_arg(p)
+    p.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    p.set_defaults(handler=cmd_graph)
+
+    p = sub.add_parser("force-unlock", help="release a workspace lock left by a dead process")
+    p.add_argument("workspace", choices=WORKSPACES)
+    p.set_defaults(handler=cmd_force_unlock)
+
+    p = sub.add_parser("sandbox", help="the local AWS emulator (moto) on 127.0.0.1")
+    p.add_argument("action", choices=("start", "stop", "status"))
+    p.add_argument("--port", type=_positive_int, default=None)
+    p.set_defaults(handler=cmd_sandbox)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def open_session(args: argparse.Namespace, out: TextIO = sys.stdout) -> Session:
+    """Load and validate the spec, then decide where AWS is: nothing reaches AWS before this."""
+    spec = load_spec(args.spec)
+    endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint is None:
+        info = sandbox.status(args.state_dir)
+        if info is not None:
+            endpoint = info.endpoint
+            print(f"Using the local sandbox at {endpoint}.", file=sys.stderr)
+    if endpoint is not None and _is_loopback(endpoint):
+        for name, value in sandbox.SANDBOX_CREDENTIALS.items():
+            os.environ.setdefault(name, value)
+    return Session(spec, args.state_dir, endpoint, out)
+
+
+def _is_loopback(url: str) -> bool:
+    return "://127." in url or "://localhost" in url or "://[::1]" in url
+
+
+def selected_workspaces(spec: Spec, region: str | None) -> list[str]:
+    return [spec.workspace_for(region)] if region else list(WORKSPACES)
+
+
+@contextmanager
+def locked(session: Session, workspaces: Sequence[str], operation: str) -> Iterator[None]:
+    with ExitStack() as stack:
+        for ws in workspaces:
+            stack.enter_context(workspace_lock(session.state_dir, ws, operation))
+        yield
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    session = open_session(args)
+    workspaces = selected_workspaces(session.spec, args.region)
+    graph = build_graph(session.spec, workspaces)
+    with locked(session, workspaces, "plan"):
+        states = session.states(workspaces)
+        plan = plan_changes(graph, states, session.clients(), workspaces=workspaces)
+    if args.json:
+        print(json.dumps(plan_to_json(plan), indent=2, default=str))
+    else:
+        print(render_plan(plan))
+    return 2 if args.detailed_exitcode and plan.has_changes else 0
+
+
+def confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise DeployerError(
+            "no terminal to confirm on: rerun with --auto-approve to proceed without asking"
+        )
+    print(f"\n{question}\n  Only 'yes' will be accepted to approve.\n")
+    return input("  Enter a value: ").strip() == "yes"
+
+
+class Progress:
+    """Terraform-style progress lines, one per resource event."""
+
+    VERBS = {
+        "create": ("Creating...", "Creation complete"),
+        "replace": ("Replacing...", "Replacement complete"),
+        "update": ("Modifying...", "Modifications complete"),
+        "delete": ("Destroying...", "Destruction complete"),
+    }
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.lock = threading.Lock()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        workspace, address = split_key(event["key"])
+        start, done = self.VERBS[event["action"]]
+        if event["event"] == "start":
+            line = f"{address} ({workspace}): {start}"
+        else:
+            line = (
+                f"{address} ({workspace}): {done} after {event['seconds']:.1f}s "
+                f"[id={event['id']}]"
+            )
+        with self.lock:
+            print(line, file=self.stream, flush=True)
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    session = open_session(args)
+    workspaces = selected_workspaces(session.spec, args.region)
+    graph = build_graph(session.spec, workspaces)
+    log = sys.stderr if args.json else sys.stdout
+    with locked(session, workspaces, "apply"):
+        states = session.states(workspaces)
+        clients = session.clients()
+        plan = plan_changes(
+            graph, states, clients, workspaces=workspaces, parallelism=args.parallelism
+        )
+        if not args.json:
+            print(render_plan(plan), file=log)
+        if not plan.has_changes:
+            result = ApplyResult()
+        else:
+            if not args.auto_approve and not confirm("Do you want to perform these actions?"):
+                print("Apply cancelled.", file=sys.stderr)
+                return 1
+            executor = Executor(
+                graph, states, clients, parallelism=args.parallelism, emit=Progress(log)
+            )
+            result = executor.apply(plan)
+    summary = _summary(plan, result)
+    calls = clients.counter
+    if args.json:
+        print(json.dumps(
+            {
+                "ok": result.ok,
+                "workspaces": workspaces,
+                "summary": summary,
+                "failures": [
+                    {"address": split_key(k)[1], "workspace": split_key(k)[0], "error": e}
+                    for k, e in sorted(result.failures.items())
+                ],
+                "elapsed_seconds": round(result.elapsed, 3),
+                "api_calls": {
+                    "read": calls.reads,
+                    "write": calls.writes,
+                    "by_operation": dict(sorted(calls.calls.items())),
+                },
+            },
+            indent=2,
+        ))
+    if not result.ok:
+        for key, error in sorted(result.failures.items()):
+            workspace, address = split_key(key)
+            print(f"Error: {address} ({workspace}): {error}", file=sys.stderr)
+        print(
+            f"Apply stopped: {summary['added']} added, {summary['changed']} changed, "
+            f"{summary['destroyed']} destroyed before the failure; state records all of it. "
+            "Fix the cause and run apply again.",
+            file=sys.stderr,
+        )
+        return 1
+    if not args.json:
+        print(
+            f"\nApply complete! Resources: {summary['added']} added, {summary['changed']} changed,"
+            f" {summary['destroyed']} destroyed. ({calls.reads} read and {calls.writes} write "
+            f"API calls in {result.elapsed:.1f}s)",
+            file=log,
+        )
+    return 0
+
+
+def _summary(plan: Plan, result: ApplyResult) -> dict[str, int]:
+    counts = {"added": 0, "changed": 0, "destroyed": 0}
+    for key, action in result.done.items():
+        if action in ("create", "replace"):
+            counts["added"] += 1
+        if action == "replace" or action == "delete":
+            counts["destroyed"] += 1
+        if action == "update":
+            counts["changed"] += 1
+    return counts
+
+
+def cmd_destroy(args: argparse.Namespace) -> int:
+    session = open_session(args)
+    workspaces = selected_workspaces(session.spec, args.region)
+    if workspaces == ["primary"]:
+        secondary = State.load(session.state_dir, "secondary")
+        if secondary.addresses():
+            raise DeployerError(
+                f"the secondary workspace still has {len(secondary.addresses())} resources that "
+                "depend on the primary: destroy secondary first (`deployer destroy --region "
+                f"{session.spec.region('secondary')}`), or destroy both with no --region"
+            )
+    graph = build_graph(session.spec, workspaces)
+    with locked(session, workspaces, "destroy"):
+        states = session.states(workspaces)
+        changes = {}
+        for ws in workspaces:
+            for address in states[ws].addresses():
+                entry = states[ws].get(address) or {}
+                key = f"{ws}:{address}"
+                changes[key] = Change(key, ws, address, entry.get("type", "?"), Action.DELETE,
+                                      live=entry.get("attributes"))
+        plan = Plan(changes, workspaces)
+        if not plan.has_changes:
+            print("No resources to destroy: the state is empty.")
+            return 0
+        for change in sorted(plan.actionable(), key=lambda c: c.key):
+            print(f"  - {change.address} ({change.workspace})")
+        print(f"\nPlan: 0 to add, 0 to change, {len(plan.actionable())} to destroy.")
+        if not args.auto_approve and not confirm(
+            "Do you really want to destroy all these resources? There is no undo."
+        ):
+            print("Destroy cancelled.", file=sys.stderr)
+            return 1
+        executor = Executor(graph, states, session.clients(), parallelism=args.parallelism,
+                            emit=Progress(sys.stdout))
+        result = executor.apply(plan)
+    if not result.ok:
+        for key, error in sorted(result.failures.items()):
+            workspace, address = split_key(key)
+            print(f"Error: {address} ({workspace}): {error}", file=sys.stderr)
+        return 1
+    print(f"\nDestroy complete! Resources: {len(result.done)} destroyed.")
+    return 0
+
+
+def outputs_of(graph: Graph, states: dict[str, State]) -> dict[str, dict[str, Any]]:
+    """Each applied workspace's outputs, resolved from its state."""
+    result: dict[str, dict[str, Any]] = {}
+    for output in graph.outputs:
+        state = states[output.workspace]
+
+        def lookup(ref: Ref, ws: str = output.workspace) -> Any:
+            target_ws = ref.workspace or ws
+            entry = states[target_ws].get(ref.address) or {}
+            values = {**(entry.get("applied") or {}), **(entry.get("attributes") or {})}
+            return values.get(ref.attribute)
+
+        if not state.addresses():
+            continue
+        result.setdefault(output.workspace, {})[output.name] = resolve(output.value, lookup)
+    return result
+
+
+def cmd_output(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    workspaces = selected_workspaces(spec, args.region)
+    graph = build_graph(spec, workspaces)
+    states = {ws: State.load(args.state_dir, ws) for ws in WORKSPACES}
+    values = outputs_of(graph, states)
+    if args.json:
+        print(json.dumps(values, indent=2, sort_keys=True))
+        return 0
+    if not values:
+        print("No outputs: nothing is applied yet. Run `deployer apply` first.", file=sys.stderr)
+        return 0
+    for ws in workspaces:
+        if ws not in values:
+            continue
+        print(f"# {ws} ({spec.region(ws)})")
+        for name, value in sorted(values[ws].items()):
+            shown = json.dumps(value) if not isinstance(value, str) else f'"{value}"'
+            print(f"{name} = {shown}")
+        print()
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    graph = build_graph(spec, selected_workspaces(spec, args.region))
+    render: Callable[[Graph], str] = render_dot if args.format == "dot" else render_mermaid
+    print(render(graph))
+    return 0
+
+
+def render_dot(graph: Graph) -> str:
+    lines = ["digraph deployer {", "  rankdir=LR;", '  node [shape=box, fontname="Helvetica"];']
+    for node in graph.nodes():
+        shape = ', style=dashed' if node.data else ""
+        lines.append(f'  "{node.key}" [label="{node.address}\\n({node.workspace})"{shape}];')
+    for dep, dependent in sorted(graph.dag.edges):
+        style = "" if graph.dag.edges[dep, dependent]["ready"] else " [style=dotted]"
+        lines.append(f'  "{dep}" -> "{dependent}"{style};')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def render_mermaid(graph: Graph) -> str:
+    ids = {node.key: f"n{i}" for i, node in enumerate(graph.nodes())}
+    lines = ["flowchart LR"]
+    for node in graph.nodes():
+        lines.append(f'  {ids[node.key]}["{node.address} ({node.workspace})"]')
+    for dep, dependent in sorted(graph.dag.edges):
+        arrow = "-->" if graph.dag.edges[dep, dependent]["ready"] else "-.->"
+        lines.append(f"  {ids[dep]} {arrow} {ids[dependent]}")
+    return "\n".join(lines)
+
+
+def cmd_force_unlock(args: argparse.Namespace) -> int:
+    if force_unlock(args.state_dir, args.workspace):
+        print(f"Released the lock of workspace {args.workspace}.")
+        return 0
+    print(f"Workspace {args.workspace} is not locked.")
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    if args.action == "start":
+        info = sandbox.start(args.state_dir, args.port)
+        print(f"Sandbox running at {info.endpoint} (pid {info.pid}); deployer commands with "
+              f"--state-dir {args.state_dir} use it unless --endpoint-url says otherwise.")
+    elif args.action == "stop":
+        stopped = sandbox.stop(args.state_dir)
+        print("Sandbox stopped." if stopped else "No sandbox was running.")
+    else:
+        status = sandbox.status(args.state_dir)
+        if status is None:
+            print("No sandbox is running.")
+            return 1
+        print(f"Sandbox running at {status.endpoint} (pid {status.pid}, since "
+              f"{status.started_at}).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,316 @@
+"""Carrying out a plan: deletions in reverse dependency order, then creates and updates.
+
+Work on a resource starts as soon as its own dependencies allow: an edge that needs only
+existence is satisfied when the dependency's id is known, an edge that needs readiness when its
+waiter has finished. Waiting happens off the worker pool, so `--parallelism` bounds API work,
+not sleeping. A failure stops new work; what is in flight finishes and is recorded.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from deployer.aws import Clients, DeployerError, describe_error, is_not_found
+from deployer.diff import diff_attributes
+from deployer.graph import Graph
+from deployer.model import Node, contains_unknown, ref_key, resolve, split_key
+from deployer.planner import Action, Change, Plan, Values, context_for, node_from_entry
+from deployer.resource import Context, DataSource, Resource, driver_for, resource_driver
+from deployer.state import State
+
+Waiter = Callable[[], None]
+Event = dict[str, Any]
+
+
+@dataclass
+class Timing:
+    start: float
+    exists: float | None = None
+    ready: float | None = None
+
+
+@dataclass
+class ApplyResult:
+    done: dict[str, str] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    timeline: dict[str, Timing] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+class ApplyError(DeployerError):
+    pass
+
+
+class Scheduler:
+    """Runs tasks over a dependency graph with existence and readiness edges."""
+
+    def __init__(self, parallelism: int) -> None:
+        self.parallelism = max(1, parallelism)
+
+    def run(
+        self,
+        keys: list[str],
+        deps: dict[str, list[tuple[str, bool]]],
+        work: Callable[[str], Waiter | None],
+        result: ApplyResult,
+    ) -> None:
+        keyset = set(keys)
+        pending = list(keys)
+        exists: set[str] = set()
+        ready: set[str] = set()
+        active: set[str] = set()
+        cond = threading.Condition()
+        origin = time.monotonic()
+
+        def startable(key: str) -> bool:
+            return all(
+                (dep in ready) if need_ready else (dep in exists)
+                for dep, need_ready in deps.get(key, [])
+                if dep in keyset
+            )
+
+        def finish(key: str, error: BaseException | None) -> None:
+            with cond:
+                if error is not None:
+                    result.failures[key] = describe_error(error)
+                else:
+                    result.timeline[key].ready = time.monotonic() - origin
+                    ready.add(key)
+                    exists.add(key)
+                active.discard(key)
+                cond.notify_all()
+
+        def wait_then_finish(key: str, waiter: Waiter) -> None:
+            try:
+                waiter()
+            except BaseException as exc:
+                finish(key, exc)
+            else:
+                finish(key, None)
+
+        def task(key: str) -> None:
+            with cond:
+                if result.failures:
+                    active.discard(key)
+                    cond.notify_all()
+                    return
+                result.timeline[key] = Timing(start=time.monotonic() - origin)
+            try:
+                waiter = work(key)
+            except BaseException as exc:
+                finish(key, exc)
+                return
+            with cond:
+                result.timeline[key].exists = time.monotonic() - origin
+                exists.add(key)
+                cond.notify_all()
+            if waiter is None:
+                finish(key, None)
+            else:
+                waiters.submit(wait_then_finish, key, waiter)
+
+        with (
+            ThreadPoolExecutor(self.parallelism, thread_name_prefix="apply") as workers,
+            ThreadPoolExecutor(64, thread_name_prefix="wait") as waiters,
+            cond,
+        ):
+            while True:
+                if not result.failures:
+                    for key in [k for k in pending if startable(k)]:
+                        pending.remove(key)
+                        active.add(key)
+                        workers.submit(task, key)
+                if not active:
+                    break
+                cond.wait()
+
+
+class Executor:
+    def __init__(
+        self,
+        graph: Graph,
+        states: dict[str, State],
+        clients: Clients,
+        *,
+        parallelism: int = 10,
+        emit: Callable[[Event], None] = lambda event: None,
+    ) -> None:
+        self.graph = graph
+        self.states = states
+        self.clients = clients
+        self.parallelism = parallelism
+        self.emit = emit
+        self.values = Values(states)
+
+    def apply(self, plan: Plan) -> ApplyResult:
+        result = ApplyResult()
+        started = time.monotonic()
+        scheduler = Scheduler(self.parallelism)
+        removals = [
+            c.key for c in plan.changes.values() if c.action in (Action.DELETE, Action.REPLACE)
+        ]
+        if removals:
+            scheduler.run(
+                sorted(removals),
+                self._deletion_order(removals),
+                lambda key: self._remove(plan.changes[key], result),
+                result,
+            )
+        if result.ok:
+            forward = [
+                c.key
+                for c in plan.changes.values()
+                if c.action not in (Action.DELETE,) and c.key in self.graph
+            ]
+            deps = {key: self.graph.dependencies(key) for key in forward}
+            scheduler.run(
+                sorted(forward),
+                deps,
+                lambda key: self._converge(plan.changes[key], result),
+                result,
+            )
+        result.elapsed = time.monotonic() - started
+        return result
+
+    def _deletion_order(self, keys: list[str]) -> dict[str, list[tuple[str, bool]]]:
+        """A resource is deleted only after everything that depends on it."""
+        wanted = set(keys)
+        waits: dict[str, list[tuple[str, bool]]] = {key: [] for key in keys}
+        for key in keys:
+            workspace, address = split_key(key)
+            entry = self.states[workspace].get(address) or {}
+            for dep in entry.get("dependencies", []):
+                if dep in wanted:
+                    waits[dep].append((key, True))
+        return waits
+
+    def _context(self, node: Node) -> Context:
+        return context_for(self.clients, self.graph.spec.region, node)
+
+    def _remove(self, change: Change, result: ApplyResult) -> None:
+        workspace, address = split_key(change.key)
+        state = self.states[workspace]
+        entry = state.get(address)
+        if entry is None:
+            return None
+        node = (
+            self.graph.node(change.key)
+            if change.key in self.graph
+            else node_from_entry(workspace, address, entry)
+        )
+        driver = resource_driver(entry["type"])
+        ctx = self._context(node)
+        resource_id = entry.get("id")
+        if entry.get("status") != "created":
+            resource_id = driver.find(ctx, entry.get("applied") or {})
+        if resource_id is not None:
+            self.emit({"event": "start", "key": change.key, "action": "delete"})
+            began = time.monotonic()
+            try:
+                driver.delete(ctx, resource_id, entry.get("attributes"))
+            except Exception as exc:
+                if not is_not_found(exc):
+                    raise
+            self.emit(
+                {"event": "done", "key": change.key, "action": "delete", "id": resource_id,
+                 "seconds": time.monotonic() - began}
+            )
+        state.forget(address)
+        if change.action == Action.DELETE:
+            result.done[change.key] = "delete"
+        return None
+
+    def _converge(self, change: Change, result: ApplyResult) -> Waiter | None:
+        node = self.graph.node(change.key)
+        driver = driver_for(node)
+        desired = resolve(node.attributes, self.values.lookup_from(node.workspace))
+        if contains_unknown(desired):
+            raise ApplyError(f"{node.key}: some attributes are still unknown")
+        ctx = self._context(node)
+        if isinstance(driver, DataSource):
+            live = change.live if change.live is not None else driver.read(ctx, desired)
+            if live is None:
+                raise ApplyError(f"{node.key}: the look-up found nothing")
+            self.values.set(node.key, {**desired, **live})
+            return None
+        assert isinstance(driver, Resource)
+        state = self.states[node.workspace]
+        entry = state.get(node.address)
+        dependencies = sorted({ref_key(r, node.workspace) for r in node.references()})
+        began = time.monotonic()
+
+        if change.action in (Action.CREATE, Action.REPLACE) or entry is None:
+            verb = "replace" if change.action == Action.REPLACE else "create"
+            self.emit({"event": "start", "key": node.key, "action": verb})
+            resource_id = None
+            if entry is not None and entry.get("status") == "creating":
+                resource_id = driver.find(ctx, desired)
+            if resource_id is None:
+                state.record(
+                    node.address,
+                    {"type": node.type, "status": "creating", "applied": desired,
+                     "dependencies": dependencies},
+                )
+                resource_id = driver.create(ctx, desired)
+            record = {"type": node.type, "status": "created", "id": resource_id,
+                      "applied": desired, "dependencies": dependencies, "attributes": {}}
+            state.record(node.address, record)
+            live = self._read_after_write(driver, ctx, resource_id)
+            diffs = diff_attributes(desired, live, driver.write_only)
+            if diffs:  # an adopted resource that differs from the spec
+                driver.update(ctx, resource_id, desired, live)
+                live = self._read_after_write(driver, ctx, resource_id)
+            record["attributes"] = live
+            state.record(node.address, record)
+            action = verb
+        else:
+            live = change.live or {}
+            diffs = diff_attributes(desired, live, driver.write_only)
+            resource_id = entry["id"]
+            if not diffs:
+                self.values.set(node.key, {**desired, **live})
+                return None
+            forced = sorted(set(diffs) & driver.force_new)
+            if forced:
+                raise ApplyError(
+                    f"{node.key}: {', '.join(forced)} changed during apply and force a "
+                    "replacement; run plan again"
+                )
+            self.emit({"event": "start", "key": node.key, "action": "update",
+                       "attributes": sorted(diffs)})
+            driver.update(ctx, resource_id, desired, live)
+            live = self._read_after_write(driver, ctx, resource_id)
+            state.record(
+                node.address,
+                {"type": node.type, "status": "created", "id": resource_id, "applied": desired,
+                 "dependencies": dependencies, "attributes": live},
+            )
+            action = "update"
+        self.values.set(node.key, {**desired, **live})
+        result.done[node.key] = action
+        self.emit({"event": "done", "key": node.key, "action": action, "id": resource_id,
+                   "seconds": time.monotonic() - began})
+
+        def wait() -> None:
+            driver.wait_ready(ctx, resource_id)
+
+        return wait
+
+    @staticmethod
+    def _read_after_write(driver: Resource, ctx: Context, resource_id: str) -> dict[str, Any]:
+        """Read back what was just written; reads can lag writes for a moment on AWS."""
+        for attempt in range(6):
+            live = driver.read(ctx, resource_id)
+            if live is not None:
+                return live
+            time.sleep(min(0.25 * 2**attempt, 4))
+        raise ApplyError(f"{ctx.node.key}: created as {resource_id} but cannot be read back")

@@ -1,0 +1,161 @@
+"""The resource protocol every driver implements, and the registries that find drivers.
+
+Contracts (after Terraform's provider and Pulumi's dynamic providers):
+
+- `create` makes the resource and returns its id, in the form the Terraform AWS provider uses
+  as import id, so that `read(id)` needs nothing else. A failed create leaves nothing behind.
+- `read` maps the live resource back to the node's Terraform attribute names; it returns None
+  when the resource is gone, never raises for "not found".
+- `update` changes the updatable attributes in place; attributes listed in `force_new` are
+  never passed to it (the planner replaces instead).
+- `delete` is idempotent: deleting what is already gone succeeds.
+- `find` looks for a resource an interrupted create may have made (by deterministic name or
+  identity tags) so that it is adopted, never duplicated.
+- `wait_ready` returns when dependents that need readiness may proceed.
+
+Drivers are stateless; the engine hands each call a `Context` with clients for its region.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from deployer.aws import Clients
+
+if TYPE_CHECKING:
+    from deployer.model import Node, Output
+    from deployer.spec import Spec
+
+# Where IAM (a global service) and other global APIs are called.
+GLOBAL_REGION = "us-east-1"
+
+
+@dataclass
+class Context:
+    """What a driver call may use: clients for the node's region and the node itself."""
+
+    clients: Clients
+    region: str
+    node: Node
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        return self.clients(service, region or self.region)
+
+    @property
+    def tags(self) -> dict[str, str]:
+        tags: dict[str, str] = self.node.attributes.get("tags") or {}
+        return tags
+
+
+class Resource:
+    """A driver for one Terraform resource type."""
+
+    type: ClassVar[str]
+    # Attributes whose change cannot be made in place: the planner replaces the resource.
+    force_new: ClassVar[frozenset[str]] = frozenset()
+    # The engine adds the identity tags (project, suffix, workspace, address) to its `tags`.
+    taggable: ClassVar[bool] = True
+    # Global services (IAM, Route 53) are called in GLOBAL_REGION whatever the workspace.
+    global_service: ClassVar[bool] = False
+    # Attributes set at create time and not compared afterwards (write-only on AWS's side).
+    write_only: ClassVar[frozenset[str]] = frozenset()
+
+    def create(self, ctx: Context, desired: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def update(
+        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
+    ) -> None:
+        raise NotImplementedError(f"{self.type} cannot be updated in place")
+
+    def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
+        raise NotImplementedError
+
+    def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
+        return None
+
+    def wait_ready(self, ctx: Context, id: str) -> None:
+        return None
+
+
+class DataSource:
+    """A driver for one Terraform data source: a read-only look-up."""
+
+    type: ClassVar[str]
+    global_service: ClassVar[bool] = False
+
+    def read(self, ctx: Context, desired: dict[str, Any]) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+
+_RESOURCES: dict[str, Resource] = {}
+_DATA_SOURCES: dict[str, DataSource] = {}
+Blueprint = Callable[["Spec", str], Iterable["Node | Output"]]
+_BLUEPRINTS: list[Blueprint] = []
+
+
+def resource(cls: type[Resource]) -> type[Resource]:
+    """Register a driver under its Terraform type."""
+    if cls.type in _RESOURCES:
+        raise ValueError(f"two drivers for {cls.type}")
+    _RESOURCES[cls.type] = cls()
+    return cls
+
+
+def data_source(cls: type[DataSource]) -> type[DataSource]:
+    if cls.type in _DATA_SOURCES:
+        raise ValueError(f"two data sources for {cls.type}")
+    _DATA_SOURCES[cls.type] = cls()
+    return cls
+
+
+def blueprint(fn: Blueprint) -> Blueprint:
+    """Register a function that turns the spec into one service's nodes for a workspace."""
+    _BLUEPRINTS.append(fn)
+    return fn
+
+
+def load_drivers() -> None:
+    """Import every module of the `resources` package so their decorators run."""
+    import resources
+
+    for info in sorted(pkgutil.iter_modules(resources.__path__), key=lambda m: m.name):
+        importlib.import_module(f"resources.{info.name}")
+
+
+def driver_for(node: Node) -> Resource | DataSource:
+    load_drivers()
+    table: dict[str, Any] = _DATA_SOURCES if node.data else _RESOURCES
+    try:
+        driver: Resource | DataSource = table[node.type]
+    except KeyError:
+        kind = "data source" if node.data else "resource type"
+        raise KeyError(f"no driver for {kind} {node.type} ({node.key})") from None
+    return driver
+
+
+def resource_driver(tf_type: str) -> Resource:
+    load_drivers()
+    return _RESOURCES[tf_type]
+
+
+def registered_resources() -> dict[str, Resource]:
+    load_drivers()
+    return dict(_RESOURCES)
+
+
+def registered_data_sources() -> dict[str, DataSource]:
+    load_drivers()
+    return dict(_DATA_SOURCES)
+
+
+def blueprints() -> list[Blueprint]:
+    load_drivers()
+    return list(_BLUEPRINTS)

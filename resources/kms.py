@@ -1,0 +1,234 @@
+"""KMS: one customer-managed key per purpose and region, with rotation, policy and alias."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from deployer.aws import is_not_found, paginate, tag_changes, tag_dict, tag_list, user_tags
+from deployer.graph import ADDRESS_TAG
+from deployer.model import Json, Node, Ref
+from deployer.resource import Context, Resource, blueprint, resource
+from deployer.spec import Spec
+from resources.sts import account_arn, root_principal
+
+# What each key encrypts. `logs` also serves the alarm topic and the flow logs.
+KEY_PURPOSES: dict[str, str] = {
+    "s3": "S3 payment objects and their replicas",
+    "rds": "RDS storage, snapshots and replicated backups",
+    "dynamodb": "DynamoDB transaction and idempotency tables",
+    "logs": "CloudWatch Logs, VPC flow logs and the alarm SNS topic",
+}
+
+ENCRYPT_DECRYPT = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:DescribeKey",
+]
+
+
+def key_ref(purpose: str, attribute: str = "arn") -> Ref:
+    return Ref(f"aws_kms_key.{purpose}", attribute)
+
+
+def key_policy(purpose: str, region: str) -> Json:
+    """The account administers the key; the AWS services that use it may encrypt with it."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountAdministration",
+            "Effect": "Allow",
+            "Principal": {"AWS": root_principal()},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if purpose == "logs":
+        statements.append(
+            {
+                "Sid": "CloudWatchLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": ENCRYPT_DECRYPT,
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": account_arn("logs", region, "*")
+                    }
+                },
+            }
+        )
+        statements.append(
+            {
+                "Sid": "CloudWatchAlarmsToSns",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+            }
+        )
+    return Json({"Version": "2012-10-17", "Statement": statements})
+
+
+@blueprint
+def kms_keys(spec: Spec, workspace: str) -> Iterator[Node]:
+    region = spec.region(workspace)
+    for purpose, what in KEY_PURPOSES.items():
+        yield Node(
+            "aws_kms_key",
+            purpose,
+            workspace,
+            {
+                "description": f"{spec.name(purpose)}: {what}",
+                "key_usage": "ENCRYPT_DECRYPT",
+                "customer_master_key_spec": "SYMMETRIC_DEFAULT",
+                "enable_key_rotation": True,
+                "rotation_period_in_days": spec.kms.rotation_period_days,
+                "deletion_window_in_days": spec.kms.deletion_window_days,
+                "multi_region": False,
+                "policy": key_policy(purpose, region),
+                "tags": {"Name": spec.name(purpose)},
+            },
+        )
+        yield Node(
+            "aws_kms_alias",
+            purpose,
+            workspace,
+            {"name": f"alias/{spec.name(purpose)}", "target_key_id": key_ref(purpose, "key_id")},
+        )
+
+
+@resource
+class Key(Resource):
+    type = "aws_kms_key"
+    force_new = frozenset({"key_usage", "customer_master_key_spec", "multi_region"})
+    # Only used when the key is scheduled for deletion; AWS does not report it.
+    write_only = frozenset({"deletion_window_in_days"})
+
+    def create(self, ctx: Context, desired: dict[str, Any]) -> str:
+        kms = ctx.client("kms")
+        key = kms.create_key(
+            Description=desired["description"],
+            KeyUsage=desired["key_usage"],
+            KeySpec=desired["customer_master_key_spec"],
+            Policy=desired["policy"],
+            MultiRegion=desired["multi_region"],
+            Tags=tag_list(desired["tags"], "TagKey", "TagValue"),
+        )["KeyMetadata"]
+        key_id: str = key["KeyId"]
+        self._set_rotation(kms, key_id, desired)
+        return key_id
+
+    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        kms = ctx.client("kms")
+        try:
+            meta = kms.describe_key(KeyId=id)["KeyMetadata"]
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        if meta["KeyState"] in ("PendingDeletion", "PendingReplicaDeletion"):
+            return None
+        rotation = kms.get_key_rotation_status(KeyId=id)
+        tags = tag_dict(kms.list_resource_tags(KeyId=id).get("Tags"), "TagKey", "TagValue")
+        return {
+            "id": meta["KeyId"],
+            "key_id": meta["KeyId"],
+            "arn": meta["Arn"],
+            "description": meta.get("Description", ""),
+            "key_usage": meta["KeyUsage"],
+            "customer_master_key_spec": meta.get("KeySpec", meta.get("CustomerMasterKeySpec")),
+            "is_enabled": meta["Enabled"],
+            "multi_region": meta.get("MultiRegion", False),
+            "enable_key_rotation": rotation["KeyRotationEnabled"],
+            "rotation_period_in_days": rotation.get("RotationPeriodInDays"),
+            "policy": kms.get_key_policy(KeyId=id, PolicyName="default")["Policy"],
+            "tags": user_tags(tags),
+        }
+
+    def update(
+        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
+    ) -> None:
+        kms = ctx.client("kms")
+        if desired["description"] != live.get("description"):
+            kms.update_key_description(KeyId=id, Description=desired["description"])
+        if desired["policy"] != live.get("policy"):
+            kms.put_key_policy(KeyId=id, PolicyName="default", Policy=desired["policy"])
+        if (desired["enable_key_rotation"], desired.get("rotation_period_in_days")) != (
+            live.get("enable_key_rotation"),
+            live.get("rotation_period_in_days"),
+        ):
+            self._set_rotation(kms, id, desired)
+        to_set, to_remove = tag_changes(desired["tags"], live.get("tags"))
+        if to_set:
+            kms.tag_resource(KeyId=id, Tags=tag_list(to_set, "TagKey", "TagValue"))
+        if to_remove:
+            kms.untag_resource(KeyId=id, TagKeys=to_remove)
+
+    def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
+        window = (ctx.node.attributes.get("deletion_window_in_days")) or 30
+        ctx.client("kms").schedule_key_deletion(KeyId=id, PendingWindowInDays=int(window))
+
+    def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
+        """CreateKey has no idempotency token: a key made before a crash is found by its tag."""
+        kms = ctx.client("kms")
+        for key in paginate(kms, "list_keys", "Keys"):
+            tags = tag_dict(
+                kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags"), "TagKey", "TagValue"
+            )
+            if all(tags.get(k) == v for k, v in desired["tags"].items() if k != "Name") and (
+                tags.get(ADDRESS_TAG) == desired["tags"].get(ADDRESS_TAG)
+            ):
+                state = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"]
+                if state not in ("PendingDeletion", "PendingReplicaDeletion"):
+                    return str(key["KeyId"])
+        return None
+
+    @staticmethod
+    def _set_rotation(kms: Any, key_id: str, desired: dict[str, Any]) -> None:
+        if desired["enable_key_rotation"]:
+            period = desired.get("rotation_period_in_days")
+            extra = {"RotationPeriodInDays": int(period)} if period else {}
+            kms.enable_key_rotation(KeyId=key_id, **extra)
+        else:
+            kms.disable_key_rotation(KeyId=key_id)
+
+
+@resource
+class Alias(Resource):
+    type = "aws_kms_alias"
+    taggable = False
+    force_new = frozenset({"name"})
+
+    def create(self, ctx: Context, desired: dict[str, Any]) -> str:
+        ctx.client("kms").create_alias(
+            AliasName=desired["name"], TargetKeyId=desired["target_key_id"]
+        )
+        return str(desired["name"])
+
+    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        kms = ctx.client("kms")
+        for alias in paginate(kms, "list_aliases", "Aliases"):
+            if alias["AliasName"] == id and "TargetKeyId" in alias:
+                return {
+                    "id": id,
+                    "name": id,
+                    "arn": alias["AliasArn"],
+                    "target_key_id": alias["TargetKeyId"],
+                    "target_key_arn": kms.describe_key(KeyId=alias["TargetKeyId"])["KeyMetadata"][
+                        "Arn"
+                    ],
+                }
+        return None
+
+    def update(
+        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
+    ) -> None:
+        ctx.client("kms").update_alias(AliasName=id, TargetKeyId=desired["target_key_id"])
+
+    def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
+        ctx.client("kms").delete_alias(AliasName=id)
+
+    def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
+        return desired["name"] if self.read(ctx, desired["name"]) else None

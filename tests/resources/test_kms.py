@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+KEY = "primary:aws_kms_key.s3"
+ALIAS = "primary:aws_kms_alias.s3"
+
+
+def test_key_round_trip(deployment: Any, client_for: Any) -> None:
+    deployment.apply(KEY)
+    live = deployment.read(KEY)
+    assert live is not None
+    assert deployment.diff(KEY) == {}
+    assert live["enable_key_rotation"] is True
+    assert live["rotation_period_in_days"] == 365
+    kms = client_for("kms")
+    assert kms.get_key_rotation_status(KeyId=live["key_id"])["KeyRotationEnabled"] is True
+    policy = json.loads(kms.get_key_policy(KeyId=live["key_id"], PolicyName="default")["Policy"])
+    account = client_for("sts").get_caller_identity()["Account"]
+    assert policy["Statement"][0]["Principal"]["AWS"] == f"arn:aws:iam::{account}:root"
+    tags = {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=live["key_id"])["Tags"]}
+    assert tags["deployer:address"] == "aws_kms_key.s3"
+    assert tags["Workspace"] == "primary"
+
+
+def test_alias_points_at_its_key(deployment: Any, client_for: Any) -> None:
+    deployment.apply(ALIAS)
+    key_id = deployment.entry(KEY)["id"]
+    aliases = client_for("kms").list_aliases(KeyId=key_id)["Aliases"]
+    assert [a["AliasName"] for a in aliases] == ["alias/payments-s3-dev"]
+    assert deployment.diff(ALIAS) == {}
+
+
+def test_secondary_key_lives_in_the_secondary_region(deployment: Any, client_for: Any) -> None:
+    deployment.apply("secondary:aws_kms_key.rds")
+    key_id = deployment.entry("secondary:aws_kms_key.rds")["id"]
+    assert client_for("kms", "eu-west-1").describe_key(KeyId=key_id)["KeyMetadata"]["Enabled"]
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [
+        ("description", "changed description"),
+        ("enable_key_rotation", False),
+        ("rotation_period_in_days", 180),
+    ],
+)
+def test_key_updates_in_place(deployment: Any, attribute: str, value: Any) -> None:
+    deployment.apply(KEY)
+    key_id = deployment.entry(KEY)["id"]
+    deployment.graph.node(KEY).attributes[attribute] = value
+    plan = deployment.plan(KEY)
+    assert plan.changes[KEY].action.value == "update"
+    deployment.apply(KEY)
+    live = deployment.read(KEY)
+    assert live is not None and live[attribute] == value
+    assert deployment.entry(KEY)["id"] == key_id
+
+
+def test_key_tag_update(deployment: Any) -> None:
+    deployment.apply(KEY)
+    tags = deployment.graph.node(KEY).attributes["tags"]
+    tags["Owner"] = "someone-else"
+    deployment.apply(KEY)
+    live = deployment.read(KEY)
+    assert live is not None and live["tags"]["Owner"] == "someone-else"
+
+
+def test_key_usage_change_forces_replacement(deployment: Any) -> None:
+    deployment.apply(KEY)
+    deployment.graph.node(KEY).attributes["key_usage"] = "SIGN_VERIFY"
+    plan = deployment.plan(KEY)
+    assert plan.changes[KEY].action.value == "replace"
+    assert plan.changes[KEY].forces == ["key_usage"]
+
+
+def test_deleted_key_reads_as_gone(deployment: Any) -> None:
+    deployment.apply(KEY)
+    driver, ctx = deployment.driver_and_context(KEY)
+    key_id = deployment.entry(KEY)["id"]
+    driver.delete(ctx, key_id, None)
+    assert driver.read(ctx, key_id) is None
+    driver.delete(ctx, key_id, None)  # idempotent
+    assert driver.read(ctx, "00000000-0000-0000-0000-000000000000") is None
+
+
+def test_key_scheduled_for_deletion_outside_is_recreated(deployment: Any, client_for: Any) -> None:
+    deployment.apply(KEY)
+    old = deployment.entry(KEY)["id"]
+    client_for("kms").schedule_key_deletion(KeyId=old, PendingWindowInDays=7)
+    plan = deployment.plan(KEY)
+    assert plan.changes[KEY].action.value == "create"
+    deployment.apply(KEY)
+    assert deployment.entry(KEY)["id"] != old
+
+
+def test_interrupted_create_adopts_the_tagged_key(deployment: Any, client_for: Any) -> None:
+    deployment.apply(KEY)
+    entry = deployment.entry(KEY)
+    made = entry["id"]
+    state = deployment.states()["primary"]
+    state.record("aws_kms_key.s3", {"type": "aws_kms_key", "status": "creating",
+                                    "applied": entry["applied"]})
+    deployment.apply(KEY)
+    assert deployment.entry(KEY)["id"] == made
+    keys = client_for("kms").list_keys()["Keys"]
+    assert len(keys) == 1
