@@ -42,7 +42,6 @@ NOT_FOUND_CODES = frozenset(
         "ServerSideEncryptionConfigurationNotFoundError",
         "NoSuchPublicAccessBlockConfiguration",
         "NoSuchTagSet",
-        "NotFoundException",
         "InvalidVpcID.NotFound",
         "InvalidSubnetID.NotFound",
         "InvalidInternetGatewayID.NotFound",
@@ -202,7 +201,7 @@ class Clients:
             client = self._clients.get(key)
             if client is None:
                 client = self.session.client(
-                    service,  # type: ignore[call-overload]
+                    service,
                     region_name=region,
                     endpoint_url=self.endpoint_url,
                     config=RETRY_CONFIG,

@@ -70,8 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
     except EndpointConnectionError as exc:
-        print(f"Error: cannot reach the AWS endpoint {exc.kwargs.get('endpoint_url')}: is it "
-              "running? (`deployer sandbox status`)", file=sys.stderr)
+        print(
+            f"Error: cannot reach the AWS endpoint {exc.kwargs.get('endpoint_url')}: is it "
+            "running? (`deployer sandbox status`)",
+            file=sys.stderr,
+        )
     except NoRegionError:
         print("Error: no AWS region configured", file=sys.stderr)
     except ClientError as exc:
@@ -228,8 +231,7 @@ class Progress:
             line = f"{address} ({workspace}): {start}"
         else:
             line = (
-                f"{address} ({workspace}): {done} after {event['seconds']:.1f}s "
-                f"[id={event['id']}]"
+                f"{address} ({workspace}): {done} after {event['seconds']:.1f}s [id={event['id']}]"
             )
         with self.lock:
             print(line, file=self.stream, flush=True)
@@ -261,24 +263,26 @@ def cmd_apply(args: argparse.Namespace) -> int:
     summary = _summary(plan, result)
     calls = clients.counter
     if args.json:
-        print(json.dumps(
-            {
-                "ok": result.ok,
-                "workspaces": workspaces,
-                "summary": summary,
-                "failures": [
-                    {"address": split_key(k)[1], "workspace": split_key(k)[0], "error": e}
-                    for k, e in sorted(result.failures.items())
-                ],
-                "elapsed_seconds": round(result.elapsed, 3),
-                "api_calls": {
-                    "read": calls.reads,
-                    "write": calls.writes,
-                    "by_operation": dict(sorted(calls.calls.items())),
+        print(
+            json.dumps(
+                {
+                    "ok": result.ok,
+                    "workspaces": workspaces,
+                    "summary": summary,
+                    "failures": [
+                        {"address": split_key(k)[1], "workspace": split_key(k)[0], "error": e}
+                        for k, e in sorted(result.failures.items())
+                    ],
+                    "elapsed_seconds": round(result.elapsed, 3),
+                    "api_calls": {
+                        "read": calls.reads,
+                        "write": calls.writes,
+                        "by_operation": dict(sorted(calls.calls.items())),
+                    },
                 },
-            },
-            indent=2,
-        ))
+                indent=2,
+            )
+        )
     if not result.ok:
         for key, error in sorted(result.failures.items()):
             workspace, address = split_key(key)
@@ -302,7 +306,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def _summary(plan: Plan, result: ApplyResult) -> dict[str, int]:
     counts = {"added": 0, "changed": 0, "destroyed": 0}
-    for key, action in result.done.items():
+    for action in result.done.values():
         if action in ("create", "replace"):
             counts["added"] += 1
         if action == "replace" or action == "delete":
@@ -331,8 +335,14 @@ def cmd_destroy(args: argparse.Namespace) -> int:
             for address in states[ws].addresses():
                 entry = states[ws].get(address) or {}
                 key = f"{ws}:{address}"
-                changes[key] = Change(key, ws, address, entry.get("type", "?"), Action.DELETE,
-                                      live=entry.get("attributes"))
+                changes[key] = Change(
+                    key,
+                    ws,
+                    address,
+                    entry.get("type", "?"),
+                    Action.DELETE,
+                    live=entry.get("attributes"),
+                )
         plan = Plan(changes, workspaces)
         if not plan.has_changes:
             print("No resources to destroy: the state is empty.")
@@ -345,8 +355,13 @@ def cmd_destroy(args: argparse.Namespace) -> int:
         ):
             print("Destroy cancelled.", file=sys.stderr)
             return 1
-        executor = Executor(graph, states, session.clients(), parallelism=args.parallelism,
-                            emit=Progress(sys.stdout))
+        executor = Executor(
+            graph,
+            states,
+            session.clients(),
+            parallelism=args.parallelism,
+            emit=Progress(sys.stdout),
+        )
         result = executor.apply(plan)
     if not result.ok:
         for key, error in sorted(result.failures.items()):
@@ -409,7 +424,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def render_dot(graph: Graph) -> str:
     lines = ["digraph deployer {", "  rankdir=LR;", '  node [shape=box, fontname="Helvetica"];']
     for node in graph.nodes():
-        shape = ', style=dashed' if node.data else ""
+        shape = ", style=dashed" if node.data else ""
         lines.append(f'  "{node.key}" [label="{node.address}\\n({node.workspace})"{shape}];')
     for dep, dependent in sorted(graph.dag.edges):
         style = "" if graph.dag.edges[dep, dependent]["ready"] else " [style=dotted]"
@@ -440,8 +455,10 @@ def cmd_force_unlock(args: argparse.Namespace) -> int:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     if args.action == "start":
         info = sandbox.start(args.state_dir, args.port)
-        print(f"Sandbox running at {info.endpoint} (pid {info.pid}); deployer commands with "
-              f"--state-dir {args.state_dir} use it unless --endpoint-url says otherwise.")
+        print(
+            f"Sandbox running at {info.endpoint} (pid {info.pid}); deployer commands with "
+            f"--state-dir {args.state_dir} use it unless --endpoint-url says otherwise."
+        )
     elif args.action == "stop":
         stopped = sandbox.stop(args.state_dir)
         print("Sandbox stopped." if stopped else "No sandbox was running.")
@@ -450,8 +467,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         if status is None:
             print("No sandbox is running.")
             return 1
-        print(f"Sandbox running at {status.endpoint} (pid {status.pid}, since "
-              f"{status.started_at}).")
+        print(
+            f"Sandbox running at {status.endpoint} (pid {status.pid}, since {status.started_at})."
+        )
     return 0
 
 

@@ -221,8 +221,13 @@ class Executor:
                 if not is_not_found(exc):
                     raise
             self.emit(
-                {"event": "done", "key": change.key, "action": "delete", "id": resource_id,
-                 "seconds": time.monotonic() - began}
+                {
+                    "event": "done",
+                    "key": change.key,
+                    "action": "delete",
+                    "id": resource_id,
+                    "seconds": time.monotonic() - began,
+                }
             )
         state.forget(address)
         if change.action == Action.DELETE:
@@ -257,12 +262,22 @@ class Executor:
             if resource_id is None:
                 state.record(
                     node.address,
-                    {"type": node.type, "status": "creating", "applied": desired,
-                     "dependencies": dependencies},
+                    {
+                        "type": node.type,
+                        "status": "creating",
+                        "applied": desired,
+                        "dependencies": dependencies,
+                    },
                 )
                 resource_id = driver.create(ctx, desired)
-            record = {"type": node.type, "status": "created", "id": resource_id,
-                      "applied": desired, "dependencies": dependencies, "attributes": {}}
+            record = {
+                "type": node.type,
+                "status": "created",
+                "id": resource_id,
+                "applied": desired,
+                "dependencies": dependencies,
+                "attributes": {},
+            }
             state.record(node.address, record)
             live = self._read_after_write(driver, ctx, resource_id)
             diffs = diff_attributes(desired, live, driver.write_only)
@@ -285,20 +300,34 @@ class Executor:
                     f"{node.key}: {', '.join(forced)} changed during apply and force a "
                     "replacement; run plan again"
                 )
-            self.emit({"event": "start", "key": node.key, "action": "update",
-                       "attributes": sorted(diffs)})
+            self.emit(
+                {"event": "start", "key": node.key, "action": "update", "attributes": sorted(diffs)}
+            )
             driver.update(ctx, resource_id, desired, live)
             live = self._read_after_write(driver, ctx, resource_id)
             state.record(
                 node.address,
-                {"type": node.type, "status": "created", "id": resource_id, "applied": desired,
-                 "dependencies": dependencies, "attributes": live},
+                {
+                    "type": node.type,
+                    "status": "created",
+                    "id": resource_id,
+                    "applied": desired,
+                    "dependencies": dependencies,
+                    "attributes": live,
+                },
             )
             action = "update"
         self.values.set(node.key, {**desired, **live})
         result.done[node.key] = action
-        self.emit({"event": "done", "key": node.key, "action": action, "id": resource_id,
-                   "seconds": time.monotonic() - began})
+        self.emit(
+            {
+                "event": "done",
+                "key": node.key,
+                "action": action,
+                "id": resource_id,
+                "seconds": time.monotonic() - began,
+            }
+        )
 
         def wait() -> None:
             driver.wait_ready(ctx, resource_id)

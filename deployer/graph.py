@@ -60,7 +60,9 @@ class Graph:
 
     def dependencies(self, key: str) -> list[tuple[str, bool]]:
         """(dependency key, needs ready) for every edge into `key`."""
-        return [(dep, bool(self.dag.edges[dep, key]["ready"])) for dep in self.dag.predecessors(key)]
+        return [
+            (dep, bool(self.dag.edges[dep, key]["ready"])) for dep in self.dag.predecessors(key)
+        ]
 
     def dependents(self, key: str) -> list[str]:
         return list(self.dag.successors(key))
@@ -92,7 +94,10 @@ def build_graph(spec: Spec, workspaces: Iterable[str] = WORKSPACES) -> Graph:
         by_key[node.key] = node
         driver = driver_for(node)
         if isinstance(driver, Resource) and driver.taggable:
-            node.attributes["tags"] = {**identity_tags(spec, node), **node.attributes.get("tags", {})}
+            node.attributes["tags"] = {
+                **identity_tags(spec, node),
+                **node.attributes.get("tags", {}),
+            }
 
     dag = nx.DiGraph()
     for node in nodes:
@@ -114,9 +119,11 @@ def build_graph(spec: Spec, workspaces: Iterable[str] = WORKSPACES) -> Graph:
                 )
             if target not in dag:
                 continue  # another workspace's node, resolved from its state
-            ready = ref.ready or bool(dag.edges[target, node.key]["ready"]) if dag.has_edge(
-                target, node.key
-            ) else ref.ready
+            ready = (
+                ref.ready or bool(dag.edges[target, node.key]["ready"])
+                if dag.has_edge(target, node.key)
+                else ref.ready
+            )
             dag.add_edge(target, node.key, ready=ready)
     try:
         cycle = nx.find_cycle(dag)

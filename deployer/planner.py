@@ -149,8 +149,9 @@ def plan_changes(
         try:
             return node.key, driver.read(context_for(clients, region, node), entry["id"])
         except Exception as exc:
-            raise PlanError(f"{node.key}: reading the live resource failed: "
-                            f"{describe_error(exc)}") from exc
+            raise PlanError(
+                f"{node.key}: reading the live resource failed: {describe_error(exc)}"
+            ) from exc
 
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         live_reads = dict(pool.map(read_live, nodes))
@@ -289,7 +290,7 @@ def render_plan(plan: Plan) -> str:
         lines.append(f"  # {change.address} ({change.workspace}) {verb}")
         if change.reason:
             lines.append(f"  #   ({change.reason})")
-        lines.append(f"  {symbol} resource \"{change.type}\" \"{change.address.split('.')[-1]}\" {{")
+        lines.append(f'  {symbol} resource "{change.type}" "{change.address.split(".")[-1]}" {{')
         for name, (before, after) in sorted(change.diffs.items()):
             if name == "tags" and change.action == Action.CREATE:
                 continue
@@ -338,7 +339,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 "reason": c.reason or None,
                 "forces_replacement": c.forces,
                 "attributes": {
-                    k: {"before": clean(b), "after": clean(a)} for k, (b, a) in sorted(c.diffs.items())
+                    k: {"before": clean(b), "after": clean(a)}
+                    for k, (b, a) in sorted(c.diffs.items())
                 },
             }
             for c in sorted(plan.changes.values(), key=lambda c: c.key)

@@ -70,9 +70,7 @@ class Resource:
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
         raise NotImplementedError
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         raise NotImplementedError(f"{self.type} cannot be updated in place")
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:

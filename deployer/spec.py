@@ -284,12 +284,10 @@ def _build(tp: Any, value: Any, path: tuple[str | int, ...], errors: list[tuple[
         for key, f in fields.items():
             if key in value:
                 kwargs[f.name] = _build(hints[f.name], value[key], (*path, key), errors)
-            elif (
-                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-            ):
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 errors.append((_join((*path, key)), "required key is missing"))
         try:
-            return tp(**kwargs)
+            return typing.cast(Any, tp)(**kwargs)
         except TypeError:
             return None
     if origin is Literal:

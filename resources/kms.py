@@ -147,9 +147,7 @@ class Key(Resource):
             "tags": user_tags(tags),
         }
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         kms = ctx.client("kms")
         if desired["description"] != live.get("description"):
             kms.update_key_description(KeyId=id, Description=desired["description"])
@@ -222,9 +220,7 @@ class Alias(Resource):
                 }
         return None
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         ctx.client("kms").update_alias(AliasName=id, TargetKeyId=desired["target_key_id"])
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:

@@ -21,7 +21,9 @@ def test_key_round_trip(deployment: Any, client_for: Any) -> None:
     policy = json.loads(kms.get_key_policy(KeyId=live["key_id"], PolicyName="default")["Policy"])
     account = client_for("sts").get_caller_identity()["Account"]
     assert policy["Statement"][0]["Principal"]["AWS"] == f"arn:aws:iam::{account}:root"
-    tags = {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=live["key_id"])["Tags"]}
+    tags = {
+        t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=live["key_id"])["Tags"]
+    }
     assert tags["deployer:address"] == "aws_kms_key.s3"
     assert tags["Workspace"] == "primary"
 
@@ -102,8 +104,9 @@ def test_interrupted_create_adopts_the_tagged_key(deployment: Any, client_for: A
     entry = deployment.entry(KEY)
     made = entry["id"]
     state = deployment.states()["primary"]
-    state.record("aws_kms_key.s3", {"type": "aws_kms_key", "status": "creating",
-                                    "applied": entry["applied"]})
+    state.record(
+        "aws_kms_key.s3", {"type": "aws_kms_key", "status": "creating", "applied": entry["applied"]}
+    )
     deployment.apply(KEY)
     assert deployment.entry(KEY)["id"] == made
     keys = client_for("kms").list_keys()["Keys"]

@@ -1,0 +1,529 @@
+"""The local AWS emulator: moto's server plus the few actions moto 5.2 lacks.
+
+Run as ``python -m deployer.emulator --host 127.0.0.1 --port N`` (``deployer sandbox start``
+does this). It serves every service moto emulates on one loopback port, in the foreground,
+until SIGTERM or SIGINT.
+
+Before moto is imported the process sets, unless already set:
+
+- ``MOTO_ACM_VALIDATION_WAIT=0``: ACM certificates are ISSUED at once (moto's default 60 s);
+- ``MOTO_IAM_LOAD_MANAGED_POLICIES=true``: AWS managed policies (``arn:aws:iam::aws:policy/...``)
+  exist, as they always do on AWS.
+
+The extensions below (``install_extensions``) add KMS custom rotation periods and RDS
+``StartDBInstanceAutomatedBackupsReplication``
+and ``StopDBInstanceAutomatedBackupsReplication``. It patches moto's RDS classes, so it works in
+this server and in-process under ``moto.mock_aws`` alike. This module imports moto lazily: importing
+it has no side effect on the environment or on moto.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import logging
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Iterable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from moto.core.exceptions import ServiceException
+    from moto.core.responses import ActionResult
+
+# Environment the server process sets before importing moto, unless the caller set it already.
+ENV_DEFAULTS: Mapping[str, str] = {
+    "MOTO_ACM_VALIDATION_WAIT": "0",
+    "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+}
+
+# Exit status of the server when its port is taken (the sandbox then retries on another port).
+EXIT_ADDRESS_IN_USE = 3
+
+log = logging.getLogger("deployer.emulator")
+
+
+def apply_env_defaults(environ: MutableMapping[str, str] | None = None) -> None:
+    """Set ``ENV_DEFAULTS`` in ``environ`` (default ``os.environ``) where not already set."""
+    target = os.environ if environ is None else environ
+    for name, value in ENV_DEFAULTS.items():
+        target.setdefault(name, value)
+
+
+# ---------------------------------------------------------------------------------------------
+# RDS extension: cross-region replication of DB instance automated backups.
+#
+# Hooks (see install_extensions):
+# - RDSResponse gains start_/stop_db_instance_automated_backups_replication. moto dispatches a
+#   Query action by its snake_case name among the response class's methods, and serialises the
+#   returned ActionResult against botocore's output shape, reading each member from the result
+#   object by its snake_case attribute name (ReplicatedAutomatedBackup below).
+# - RDSBackend gains the two matching methods and a wrapped describe_db_instance_automated_backups
+#   that also returns the replications held by that (destination) region's backend.
+# State: each destination RDSBackend holds its replications in its own __dict__ (so moto's reset
+# clears them), and the source DBInstance lists them in `db_instance_automated_backups_replications`
+# (shown by DescribeDBInstances, as on AWS; also the "already replicating" marker).
+# ---------------------------------------------------------------------------------------------
+
+_INSTALLED_MARK = "_deployer_extensions_installed"
+_REPLICATIONS_ATTR = "_deployer_backup_replications"
+_SOURCE_REPLICATIONS_ATTR = "db_instance_automated_backups_replications"
+_install_lock = threading.Lock()
+_replication_lock = threading.Lock()
+
+# AWS: "You can replicate up to 20 backups to each destination AWS Region for each AWS account."
+MAX_REPLICATED_BACKUPS_PER_REGION = 20
+DEFAULT_REPLICATED_BACKUP_RETENTION_DAYS = 7
+
+_DB_INSTANCE_ARN = re.compile(
+    r"^arn:(?P<partition>[^:]+):rds:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):db:(?P<id>[^:]+)$"
+)
+
+
+def _rds_error(code: str, message: str) -> ServiceException:
+    """An RDS error moto serialises with ``code`` and the HTTP status botocore's model gives it."""
+    from moto.rds.exceptions import RDSClientError
+
+    return RDSClientError(code, message)
+
+
+@dataclass(eq=False)
+class ReplicatedAutomatedBackup:
+    """A ``DBInstanceAutomatedBackup`` replicated into another region.
+
+    Attribute names are botocore's member names in snake_case: moto's serializer reads them.
+    Engine, storage and the other instance properties are read from the source instance.
+    """
+
+    source: Any  # moto.rds.models.DBInstance
+    source_backend: Any  # moto.rds.models.RDSBackend of the source region
+    db_instance_automated_backups_arn: str
+    kms_key_id: str | None
+    backup_retention_period: int
+    created: datetime
+    tag_list: list[dict[str, str]] = field(default_factory=list)
+    stopped: bool = False
+    backup_target = "region"
+
+    @property
+    def status(self) -> str:
+        source_gone = (
+            self.source_backend.databases.get(self.db_instance_identifier) is not self.source
+        )
+        return "retained" if self.stopped or source_gone else "replicating"
+
+    @property
+    def db_instance_arn(self) -> str:
+        return str(self.source.db_instance_arn)
+
+    @property
+    def db_instance_identifier(self) -> str:
+        return str(self.source.db_instance_identifier)
+
+    @property
+    def dbi_resource_id(self) -> str:
+        return str(self.source.dbi_resource_id)
+
+    @property
+    def region(self) -> str:
+        return str(self.source_backend.region_name)
+
+    @property
+    def encrypted(self) -> bool:
+        return bool(self.kms_key_id) or bool(getattr(self.source, "storage_encrypted", False))
+
+    @property
+    def restore_window(self) -> dict[str, datetime]:
+        from moto.core.utils import utcnow
+
+        return {"EarliestTime": self.created, "LatestTime": utcnow()}
+
+    @property
+    def iam_database_authentication_enabled(self) -> bool:
+        return bool(getattr(self.source, "enable_iam_database_authentication", False))
+
+    def __getattr__(self, name: str) -> Any:
+        # Engine, storage, port, master user, ...: as the source instance has them.
+        if name in _COPIED_FROM_SOURCE:
+            return getattr(self.source, name, None)
+        raise AttributeError(name)
+
+
+_COPIED_FROM_SOURCE = frozenset(
+    {
+        "allocated_storage",
+        "port",
+        "instance_create_time",
+        "master_username",
+        "engine",
+        "engine_version",
+        "license_model",
+        "iops",
+        "storage_throughput",
+        "storage_type",
+        "preferred_backup_window",
+    }
+)
+
+
+def _replications(backend: Any) -> dict[str, ReplicatedAutomatedBackup]:
+    """Replications held by a destination-region backend, by automated-backups ARN."""
+    registry: dict[str, ReplicatedAutomatedBackup] = backend.__dict__.setdefault(
+        _REPLICATIONS_ATTR, {}
+    )
+    return registry
+
+
+def _source_instance(backend: Any, source_arn: str) -> tuple[Any, Any]:
+    """The source DB instance named by ``source_arn`` and its region's backend."""
+    from moto.rds.models import rds_backends
+
+    match = _DB_INSTANCE_ARN.match(source_arn or "")
+    if match is None:
+        raise _rds_error(
+            "InvalidParameterValue",
+            f"Invalid SourceDBInstanceArn: {source_arn!r} is not a DB instance ARN.",
+        )
+    account_backends = rds_backends[match["account"]]
+    if match["region"] not in account_backends:
+        raise _rds_error("DBInstanceNotFound", f"DBInstance {source_arn} not found.")
+    source_backend = account_backends[match["region"]]
+    instance = source_backend.databases.get(match["id"])
+    if instance is None:
+        raise _rds_error("DBInstanceNotFound", f"DBInstance {source_arn} not found.")
+    return instance, source_backend
+
+
+def _destination_key_arn(backend: Any, kms_key_id: str) -> str:
+    """The ARN of ``kms_key_id`` (id, ARN or alias) in the destination region, or an error."""
+    from moto.kms.models import kms_backends
+
+    try:
+        if kms_key_id.startswith("arn:") and kms_key_id.split(":")[3] != backend.region_name:
+            raise LookupError(f"{kms_key_id} is not in {backend.region_name}")
+        key = kms_backends[backend.account_id][backend.region_name].describe_key(kms_key_id)
+    except Exception as exc:
+        raise _rds_error(
+            "KMSKeyNotAccessibleFault",
+            f"KMS key {kms_key_id} does not exist or is not accessible in {backend.region_name}.",
+        ) from exc
+    return str(key.arn)
+
+
+def _backend_start_replication(
+    self: Any,
+    source_db_instance_arn: str,
+    kms_key_id: str | None = None,
+    backup_retention_period: int | None = None,
+    tags: Iterable[Mapping[str, str]] | None = None,
+    **_: Any,
+) -> ReplicatedAutomatedBackup:
+    """RDSBackend.start_db_instance_automated_backups_replication, in the destination region."""
+    from moto.core.utils import utcnow
+    from moto.moto_api._internal import mock_random
+
+    source, source_backend = _source_instance(self, source_db_instance_arn)
+    if source_backend.region_name == self.region_name:
+        raise _rds_error(
+            "InvalidParameterValue",
+            "The source DB instance must be in a different region from the replicated backups.",
+        )
+    if not getattr(source, "backup_retention_period", 0):
+        raise _rds_error(
+            "InvalidDBInstanceState",
+            f"Automated backups are not enabled for DB instance {source.db_instance_identifier}.",
+        )
+    key_arn = _destination_key_arn(self, kms_key_id) if kms_key_id else None
+    registry = _replications(self)
+    with _replication_lock:
+        if getattr(source, _SOURCE_REPLICATIONS_ATTR, None):
+            raise _rds_error(
+                "DBInstanceAutomatedBackupQuotaExceeded",
+                f"DB instance {source.db_instance_identifier} is already replicating its "
+                "automated backups.",
+            )
+        active = [r for r in registry.values() if r.status == "replicating"]
+        if len(active) >= MAX_REPLICATED_BACKUPS_PER_REGION:
+            raise _rds_error(
+                "DBInstanceAutomatedBackupQuotaExceeded",
+                f"At most {MAX_REPLICATED_BACKUPS_PER_REGION} automated backups can be replicated "
+                f"to {self.region_name}.",
+            )
+        suffix = mock_random.get_random_string(26, lower_case=True)
+        arn = (
+            f"arn:{self.partition}:rds:{self.region_name}:{self.account_id}:auto-backup:ab-{suffix}"
+        )
+        replication = ReplicatedAutomatedBackup(
+            source=source,
+            source_backend=source_backend,
+            db_instance_automated_backups_arn=arn,
+            kms_key_id=key_arn,
+            backup_retention_period=(
+                DEFAULT_REPLICATED_BACKUP_RETENTION_DAYS
+                if backup_retention_period is None
+                else int(backup_retention_period)
+            ),
+            created=utcnow(),
+            tag_list=[{"Key": t["Key"], "Value": t["Value"]} for t in tags or []],
+        )
+        registry[arn] = replication
+        setattr(source, _SOURCE_REPLICATIONS_ATTR, [{"DBInstanceAutomatedBackupsArn": arn}])
+    return replication
+
+
+def _backend_stop_replication(
+    self: Any, source_db_instance_arn: str, **_: Any
+) -> ReplicatedAutomatedBackup:
+    """RDSBackend.stop_db_instance_automated_backups_replication, in the destination region."""
+    source, _source_backend = _source_instance(self, source_db_instance_arn)
+    registry = _replications(self)
+    with _replication_lock:
+        replication = next(
+            (r for r in registry.values() if r.source is source and r.status == "replicating"),
+            None,
+        )
+        if replication is None:
+            raise _rds_error(
+                "InvalidDBInstanceState",
+                f"DB instance {source.db_instance_identifier} is not replicating its automated "
+                f"backups to {self.region_name}.",
+            )
+        del registry[replication.db_instance_automated_backups_arn]
+        setattr(source, _SOURCE_REPLICATIONS_ATTR, [])
+        replication.stopped = True
+    return replication
+
+
+def _filter_values(filters: Iterable[Mapping[str, Any]] | None) -> dict[str, set[str]]:
+    return {f["Name"]: set(f.get("Values") or []) for f in filters or []}
+
+
+def _wrap_describe(original: Any) -> Any:
+    def describe_db_instance_automated_backups(
+        self: Any,
+        db_instance_identifier: str | None = None,
+        dbi_resource_id: str | None = None,
+        db_instance_automated_backups_arn: str | None = None,
+        filters: Iterable[Mapping[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """moto's automated backups of this region, plus the backups replicated into it."""
+        wanted = _filter_values(filters)
+
+        def keep(
+            ident: str, arn: str | None, dbi: str | None, backup_arn: str | None, st: str
+        ) -> bool:
+            checks = [
+                db_instance_identifier in (None, ident, arn),
+                dbi_resource_id in (None, dbi),
+                db_instance_automated_backups_arn in (None, backup_arn),
+                "status" not in wanted or st in wanted["status"],
+                "db-instance-id" not in wanted or bool(wanted["db-instance-id"] & {ident, arn}),
+                "dbi-resource-id" not in wanted or dbi in wanted["dbi-resource-id"],
+            ]
+            return all(checks)
+
+        native = [
+            backup
+            for backup in original(self, db_instance_identifier=None, **kwargs)
+            if keep(
+                backup.db_instance_identifier,
+                getattr(self.databases.get(backup.db_instance_identifier), "arn", None),
+                getattr(self.databases.get(backup.db_instance_identifier), "dbi_resource_id", None),
+                None,
+                backup.status,
+            )
+        ]
+        replicated = [
+            r
+            for r in _replications(self).values()
+            if keep(
+                r.db_instance_identifier,
+                r.db_instance_arn,
+                r.dbi_resource_id,
+                r.db_instance_automated_backups_arn,
+                r.status,
+            )
+        ]
+        found = native + replicated
+        if not found and (dbi_resource_id or db_instance_automated_backups_arn):
+            raise _rds_error(
+                "DBInstanceAutomatedBackupNotFound",
+                "No automated backup found for "
+                f"{db_instance_automated_backups_arn or dbi_resource_id}.",
+            )
+        return found
+
+    describe_db_instance_automated_backups.__wrapped__ = original  # type: ignore[attr-defined]
+    return describe_db_instance_automated_backups
+
+
+def _response_start_replication(self: Any) -> ActionResult:
+    """RDSResponse action StartDBInstanceAutomatedBackupsReplication."""
+    from moto.core.responses import ActionResult
+
+    backup = self.backend.start_db_instance_automated_backups_replication(**self.params)
+    return ActionResult({"DBInstanceAutomatedBackup": backup})
+
+
+def _response_stop_replication(self: Any) -> ActionResult:
+    """RDSResponse action StopDBInstanceAutomatedBackupsReplication."""
+    from moto.core.responses import ActionResult
+
+    backup = self.backend.stop_db_instance_automated_backups_replication(**self.params)
+    return ActionResult({"DBInstanceAutomatedBackup": backup})
+
+
+# ---------------------------------------------------------------------------------------------
+# KMS extension: custom rotation periods (EnableKeyRotation's RotationPeriodInDays, 2024).
+# moto 5.2 accepts the parameter but drops it and never reports RotationPeriodInDays; AWS keeps
+# it (90-2560 days, default 365) and returns it from GetKeyRotationStatus.
+# ---------------------------------------------------------------------------------------------
+
+_ROTATION_PERIOD_ATTR = "_deployer_rotation_period_in_days"
+DEFAULT_ROTATION_PERIOD_DAYS = 365
+
+
+def _kms_enable_key_rotation(self: Any) -> str:
+    import json
+
+    from moto.kms.exceptions import ValidationException
+
+    key_id = self._get_param("KeyId")
+    period = self._get_param("RotationPeriodInDays") or DEFAULT_ROTATION_PERIOD_DAYS
+    if not 90 <= int(period) <= 2560:
+        raise ValidationException(
+            f"1 validation error detected: Value '{period}' at 'rotationPeriodInDays' failed "
+            "to satisfy constraint: Member must have value between 90 and 2560"
+        )
+    self._validate_cmk_id(key_id)
+    self.kms_backend.enable_key_rotation(key_id)
+    key = self.kms_backend.keys[self.kms_backend.get_key_id(key_id)]
+    setattr(key, _ROTATION_PERIOD_ATTR, int(period))
+    return json.dumps(None)
+
+
+def _kms_get_key_rotation_status(self: Any) -> str:
+    import json
+
+    key_id = self._get_param("KeyId")
+    self._validate_cmk_id(key_id)
+    key = self.kms_backend.keys[self.kms_backend.get_key_id(key_id)]
+    body: dict[str, Any] = {"KeyId": key.id, "KeyRotationEnabled": key.key_rotation_status}
+    if key.key_rotation_status:
+        body["RotationPeriodInDays"] = getattr(
+            key, _ROTATION_PERIOD_ATTR, DEFAULT_ROTATION_PERIOD_DAYS
+        )
+    return json.dumps(body)
+
+
+def install_extensions() -> None:
+    """Patch moto's RDS and KMS classes with the behaviour moto 5.2 lacks.
+
+    Idempotent and thread-safe; affects every moto backend in this process (server or
+    ``mock_aws``).
+    """
+    from moto.kms.responses import KmsResponse
+    from moto.rds.models import RDSBackend
+    from moto.rds.responses import RDSResponse
+
+    with _install_lock:
+        if getattr(RDSBackend, _INSTALLED_MARK, False):
+            return
+        backend_methods = {
+            "start_db_instance_automated_backups_replication": _backend_start_replication,
+            "stop_db_instance_automated_backups_replication": _backend_stop_replication,
+            "describe_db_instance_automated_backups": _wrap_describe(
+                RDSBackend.describe_db_instance_automated_backups
+            ),
+        }
+        response_methods = {
+            "start_db_instance_automated_backups_replication": _response_start_replication,
+            "stop_db_instance_automated_backups_replication": _response_stop_replication,
+        }
+        for name, function in backend_methods.items():
+            setattr(RDSBackend, name, function)
+        for name, function in response_methods.items():
+            setattr(RDSResponse, name, function)
+        setattr(KmsResponse, "enable_key_rotation", _kms_enable_key_rotation)  # noqa: B010
+        setattr(KmsResponse, "get_key_rotation_status", _kms_get_key_rotation_status)  # noqa: B010
+        setattr(RDSBackend, _INSTALLED_MARK, True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Server process
+# ---------------------------------------------------------------------------------------------
+
+
+def _raise_exit(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def serve(host: str, port: int) -> int:
+    """Serve moto and the extensions on ``host:port`` until SIGTERM/SIGINT; return exit code."""
+    family, socktype, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    listener = socket.socket(family, socktype, proto)
+    try:
+        # Bound here, before the slow moto import, rather than by werkzeug (which exits with
+        # status 1 on any bind error).
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(128)
+    except OSError as exc:
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            log.error("port %s on %s is already in use", port, host)
+            return EXIT_ADDRESS_IN_USE
+        raise
+
+    apply_env_defaults()
+    from moto import settings
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    # In case moto was imported before the environment was set.
+    settings.ACM_VALIDATION_WAIT = int(os.environ["MOTO_ACM_VALIDATION_WAIT"])
+    install_extensions()
+    app = DomainDispatcherApplication(create_backend_app)
+    with listener:
+        server = make_server(host, port, app, threaded=True, fd=listener.fileno())
+    # moto builds some URLs (SQS queue URLs, ...) from MOTO_PORT.
+    bound_port = int(server.socket.getsockname()[1])
+    os.environ["MOTO_PORT"] = str(bound_port)
+    signal.signal(signal.SIGTERM, _raise_exit)
+    signal.signal(signal.SIGINT, _raise_exit)
+    print(f"deployer emulator listening on http://{host}:{bound_port}", flush=True)
+    try:
+        server.serve_forever()
+    except SystemExit:
+        pass
+    finally:
+        server.server_close()
+    print("deployer emulator stopped", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: ``python -m deployer.emulator --host H --port N``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m deployer.emulator", description=(__doc__ or "").splitlines()[0]
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=5000, help="port to bind (default 5000)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    return serve(args.host, args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""The executor: edge order, readiness, overlap, and failures that leave state consistent."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from deployer.aws import Clients
+from deployer.executor import ApplyResult, Executor, Scheduler
+from deployer.graph import build_graph
+from deployer.planner import plan_changes
+from deployer.state import State
+
+KMS_KEYS = [f"primary:aws_kms_key.{p}" for p in ("s3", "rds", "dynamodb", "logs")]
+KMS_ALIASES = [k.replace("aws_kms_key", "aws_kms_alias") for k in KMS_KEYS]
+
+
+def test_scheduler_readiness_edges() -> None:
+    """An existence edge lets the dependent start while the dependency is still getting ready."""
+    events: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    slow_ready = threading.Event()
+
+    def log(what: str, key: str) -> None:
+        with lock:
+            events.append((what, key))
+
+    def work(key: str) -> Any:
+        log("start", key)
+        if key == "db":
+
+            def wait() -> None:
+                slow_ready.wait(5)
+                log("ready", key)
+
+            return wait
+        if key == "alarm":
+            slow_ready.set()  # the alarm ran while the database was not ready yet
+        return None
+
+    deps = {"alarm": [("db", False)], "replica": [("db", True)]}
+    result = ApplyResult()
+    Scheduler(4).run(["db", "alarm", "replica"], deps, work, result)
+    assert result.ok
+    order = [e for e in events]
+    assert order.index(("start", "alarm")) < order.index(("ready", "db"))
+    assert order.index(("ready", "db")) < order.index(("start", "replica"))
+
+
+def test_scheduler_failure_stops_new_work_but_lets_in_flight_finish() -> None:
+    started: list[str] = []
+    slow_started = threading.Event()
+
+    def work(key: str) -> Any:
+        started.append(key)
+        if key == "bad":
+            slow_started.wait(5)  # fail while "slow" is in flight
+            raise RuntimeError("boom")
+        if key == "slow":
+            slow_started.set()
+            time.sleep(0.3)
+        return None
+
+    deps = {"after_bad": [("bad", False)], "after_slow": [("slow", False)]}
+    result = ApplyResult()
+    Scheduler(4).run(["bad", "slow", "after_bad", "after_slow"], deps, work, result)
+    assert set(result.failures) == {"bad"}
+    assert "slow" in result.timeline and result.timeline["slow"].ready is not None
+    assert "after_bad" not in started
+    assert "after_slow" not in started
+
+
+def _apply(spec: Any, tmp_path: Any, clients: Clients, keys: list[str]) -> tuple[Any, Any]:
+    graph = build_graph(spec, ["primary"])
+    wanted = set(keys) | {"primary:data.aws_caller_identity.current"}
+    sub = graph.subgraph(wanted)
+    states = {ws: State.load(tmp_path, ws) for ws in ("primary", "secondary")}
+    plan = plan_changes(sub, states, clients, workspaces=["primary"])
+    result = Executor(sub, states, clients, parallelism=10).apply(plan)
+    return sub, result
+
+
+def test_order_respects_every_edge_and_independent_work_overlaps(
+    aws: None, spec: Any, tmp_path: Any
+) -> None:
+    def slow_create(**_: Any) -> None:
+        time.sleep(0.2)
+
+    clients = Clients(hooks=[("before-call.kms.CreateKey", slow_create)])
+    graph, result = _apply(spec, tmp_path, clients, KMS_KEYS + KMS_ALIASES)
+    assert result.ok, result.failures
+    timeline = result.timeline
+    for dep, dependent in graph.dag.edges:
+        if dep in timeline and dependent in timeline:
+            needed = (
+                timeline[dep].ready
+                if graph.dag.edges[dep, dependent]["ready"]
+                else (timeline[dep].exists)
+            )
+            assert needed is not None and timeline[dependent].start >= needed
+    # The four keys depend on nothing of each other: their creations overlap.
+    spans = [(timeline[k].start, timeline[k].exists) for k in KMS_KEYS]
+    latest_start = max(s for s, _ in spans)
+    earliest_end = min(e for _, e in spans if e is not None)
+    assert latest_start < earliest_end
+
+
+def test_failure_mid_apply_keeps_state_consistent_and_next_apply_finishes(
+    aws: None, spec: Any, tmp_path: Any
+) -> None:
+    def refuse_rds_alias(params: dict[str, Any], **_: Any) -> None:
+        if params.get("AliasName") == "alias/payments-rds-dev":
+            raise ClientError(
+                {"Error": {"Code": "LimitExceededException", "Message": "too many aliases"}},
+                "CreateAlias",
+            )
+
+    failing = Clients(hooks=[("provide-client-params.kms.CreateAlias", refuse_rds_alias)])
+    _, result = _apply(spec, tmp_path, failing, KMS_KEYS + KMS_ALIASES)
+    assert set(result.failures) == {"primary:aws_kms_alias.rds"}
+    assert "LimitExceededException" in result.failures["primary:aws_kms_alias.rds"]
+
+    state = State.load(tmp_path, "primary")
+    kms = failing("kms", "us-east-1")
+    live_keys = {k["KeyId"] for k in kms.list_keys()["Keys"]}
+    recorded = {state.get(k.split(":")[1])["id"] for k in KMS_KEYS}  # type: ignore[index]
+    assert recorded == live_keys  # every key made is recorded, none twice
+    assert state.get("aws_kms_alias.rds") is None or state.get("aws_kms_alias.rds")["status"] != (  # type: ignore[index]
+        "created"
+    )
+
+    clients = Clients()
+    _, result = _apply(spec, tmp_path, clients, KMS_KEYS + KMS_ALIASES)
+    assert result.ok, result.failures
+    # Only what the failure held back is done now; no key is made again.
+    assert result.done["primary:aws_kms_alias.rds"] == "create"
+    assert set(result.done) <= set(KMS_ALIASES)
+    assert set(result.done.values()) == {"create"}
+    aliases = {a["AliasName"] for a in kms.list_aliases()["Aliases"]}
+    assert "alias/payments-rds-dev" in aliases
+    assert {k["KeyId"] for k in kms.list_keys()["Keys"]} == live_keys
+
+
+@pytest.mark.parametrize("parallelism", [1, 3])
+def test_parallelism_bounds_concurrent_calls(
+    aws: None, spec: Any, tmp_path: Any, parallelism: int
+) -> None:
+    active = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def enter(**_: Any) -> None:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.05)
+        with lock:
+            active -= 1
+
+    clients = Clients(hooks=[("before-call.kms.CreateKey", enter)])
+    graph = build_graph(spec, ["primary"])
+    sub = graph.subgraph(set(KMS_KEYS) | {"primary:data.aws_caller_identity.current"})
+    states = {ws: State.load(tmp_path, ws) for ws in ("primary", "secondary")}
+    plan = plan_changes(sub, states, clients, workspaces=["primary"])
+    assert Executor(sub, states, clients, parallelism=parallelism).apply(plan).ok
+    assert peak <= parallelism
