@@ -237,9 +237,20 @@ class Progress:
             print(line, file=self.stream, flush=True)
 
 
+def require_primary_first(session: Session, workspaces: list[str]) -> None:
+    """The secondary references the primary (IAM roles, the source bucket, the database)."""
+    if workspaces == ["secondary"] and not State.load(session.state_dir, "primary").addresses():
+        raise DeployerError(
+            f"the primary workspace ({session.spec.region('primary')}) is not applied yet: "
+            f"the secondary depends on it, so primary comes first (`deployer apply --region "
+            f"{session.spec.region('primary')}`, or `deployer apply` for both)"
+        )
+
+
 def cmd_apply(args: argparse.Namespace) -> int:
     session = open_session(args)
     workspaces = selected_workspaces(session.spec, args.region)
+    require_primary_first(session, workspaces)
     graph = build_graph(session.spec, workspaces)
     log = sys.stderr if args.json else sys.stdout
     with locked(session, workspaces, "apply"):

@@ -1,0 +1,146 @@
+"""End to end: the CLI as a subprocess against moto's server on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from deployer import sandbox
+
+REPO = Path(__file__).resolve().parent.parent
+REGIONS = ("us-east-1", "eu-west-1")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    state_dir = tmp_path_factory.mktemp("sandbox")
+    info = sandbox.start(state_dir)
+    try:
+        yield info.endpoint
+    finally:
+        sandbox.stop(state_dir)
+
+
+def run(endpoint: str, state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **sandbox.SANDBOX_CREDENTIALS, "DEPLOYER_WAIT_SCALE": "0.01"}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deployer",
+            "--spec",
+            str(REPO / "spec.yaml"),
+            "--state-dir",
+            str(state_dir),
+            "--endpoint-url",
+            endpoint,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=600,
+    )
+
+
+def client(endpoint: str, service: str, region: str) -> Any:
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def project_resources(endpoint: str) -> dict[str, list[str]]:
+    """Everything of the project's kinds that exists, in both regions."""
+    found: dict[str, list[str]] = {}
+    for region in REGIONS:
+        ec2 = client(endpoint, "ec2", region)
+        project = [{"Name": "tag:Project", "Values": ["payments"]}]
+        found[f"{region} vpcs"] = [v["VpcId"] for v in ec2.describe_vpcs(Filters=project)["Vpcs"]]
+        found[f"{region} subnets"] = [
+            s["SubnetId"] for s in ec2.describe_subnets(Filters=project)["Subnets"]
+        ]
+        found[f"{region} nat gateways"] = [
+            n["NatGatewayId"]
+            for n in ec2.describe_nat_gateways(Filters=project)["NatGateways"]
+            if n["State"] not in ("deleted", "deleting")
+        ]
+        found[f"{region} addresses"] = [
+            a["AllocationId"] for a in ec2.describe_addresses(Filters=project)["Addresses"]
+        ]
+        kms = client(endpoint, "kms", region)
+        found[f"{region} keys"] = [
+            k["KeyId"]
+            for k in kms.list_keys()["Keys"]
+            if kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
+        ]
+        found[f"{region} tables"] = client(endpoint, "dynamodb", region).list_tables()["TableNames"]
+        logs = client(endpoint, "logs", region)
+        found[f"{region} log groups"] = [
+            g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]
+        ]
+    found["buckets"] = [
+        b["Name"] for b in client(endpoint, "s3", "us-east-1").list_buckets()["Buckets"]
+    ]
+    found["roles"] = [
+        r["RoleName"]
+        for r in client(endpoint, "iam", "us-east-1").list_roles()["Roles"]
+        if r["RoleName"].startswith("payments-")
+    ]
+    return {kind: items for kind, items in found.items() if items}
+
+
+def test_apply_plan_noop_destroy_round_trip(emulator: str, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+
+    early = run(emulator, state, "apply", "--region", "eu-west-1", "--auto-approve")
+    assert early.returncode == 1
+    assert "primary comes first" in early.stderr
+    assert project_resources(emulator) == {}
+
+    applied = run(emulator, state, "apply", "--auto-approve", "--json")
+    assert applied.returncode == 0, applied.stderr[-3000:]
+    report = json.loads(applied.stdout)
+    assert report["ok"] and report["summary"]["added"] > 50
+
+    live = project_resources(emulator)
+    for region in REGIONS:
+        assert len(live[f"{region} vpcs"]) == 1
+        assert len(live[f"{region} subnets"]) == 6
+        assert len(live[f"{region} keys"]) >= 2
+    assert len(live["roles"]) == len(set(live["roles"]))  # IAM roles exist once
+
+    plan = run(emulator, state, "plan", "--detailed-exitcode")
+    assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr[-2000:]
+    assert "No changes." in plan.stdout
+
+    again = run(emulator, state, "apply", "--auto-approve", "--json")
+    assert again.returncode == 0, again.stderr[-3000:]
+    calls = json.loads(again.stdout)["api_calls"]
+    assert calls["write"] == 0, calls["by_operation"]
+
+    outputs = run(emulator, state, "output", "--json")
+    assert outputs.returncode == 0
+    assert set(json.loads(outputs.stdout)) == {"primary", "secondary"}
+
+    refused = run(emulator, state, "destroy", "--region", "us-east-1", "--auto-approve")
+    assert refused.returncode == 1
+    assert "destroy secondary first" in refused.stderr
+
+    destroyed = run(emulator, state, "destroy", "--auto-approve")
+    assert destroyed.returncode == 0, destroyed.stderr[-3000:]
+    assert project_resources(emulator) == {}
+    assert json.loads((state / "primary.tfstate.json").read_text())["resources"] == {}
