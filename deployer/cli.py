@@ -29,7 +29,7 @@ from deployer import sandbox
 from deployer.aws import Clients, DeployerError, describe_error
 from deployer.executor import ApplyResult, Executor
 from deployer.graph import Graph, build_graph
-from deployer.model import WORKSPACES, Ref, resolve, split_key
+from deployer.model import WORKSPACES, Ref, attribute_value, resolve, split_key
 from deployer.planner import Action, Change, Plan, plan_changes, plan_to_json, render_plan
 from deployer.spec import Spec, load_spec
 from deployer.state import State, force_unlock, workspace_lock
@@ -393,7 +393,7 @@ def outputs_of(graph: Graph, states: dict[str, State]) -> dict[str, dict[str, An
             target_ws = ref.workspace or ws
             entry = states[target_ws].get(ref.address) or {}
             values = {**(entry.get("applied") or {}), **(entry.get("attributes") or {})}
-            return values.get(ref.attribute)
+            return attribute_value(values, ref.attribute)
 
         if not state.addresses():
             continue

@@ -250,7 +250,7 @@ class Executor:
         assert isinstance(driver, Resource)
         state = self.states[node.workspace]
         entry = state.get(node.address)
-        dependencies = sorted({ref_key(r, node.workspace) for r in node.references()})
+        dependencies = self._dependencies(node)
         began = time.monotonic()
 
         if change.action in (Action.CREATE, Action.REPLACE) or entry is None:
@@ -333,6 +333,20 @@ class Executor:
             driver.wait_ready(ctx, resource_id)
 
         return wait
+
+    def _dependencies(self, node: Node) -> list[str]:
+        """What must outlive this resource: its references, seen through data sources."""
+        found: set[str] = set()
+        pending = [ref_key(r, node.workspace) for r in node.references()]
+        while pending:
+            key = pending.pop()
+            if key in found:
+                continue
+            found.add(key)
+            if key in self.graph and self.graph.node(key).data:
+                data = self.graph.node(key)
+                pending.extend(ref_key(r, data.workspace) for r in data.references())
+        return sorted(k for k in found if not (k in self.graph and self.graph.node(k).data))
 
     @staticmethod
     def _read_after_write(driver: Resource, ctx: Context, resource_id: str) -> dict[str, Any]:

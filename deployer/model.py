@@ -8,6 +8,7 @@ the HCL export (references become Terraform expressions) and the drift compariso
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,6 +101,28 @@ class Output:
     workspace: str
     value: Any
     description: str = ""
+
+
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def attribute_value(values: dict[str, Any], path: str, missing: Any = None) -> Any:
+    """`name`, `block[0].field` or `list[2]` out of a resource's attribute values.
+
+    Sets in Terraform (such as a certificate's `domain_validation_options`) are indexed in
+    the order the driver's read returns them.
+    """
+    current: Any = values
+    for name, index in _PATH_PART.findall(path):
+        if name:
+            if not isinstance(current, dict) or name not in current:
+                return missing
+            current = current[name]
+        else:
+            if not isinstance(current, list) or int(index) >= len(current):
+                return missing
+            current = current[int(index)]
+    return current
 
 
 def node_key(workspace: str, address: str) -> str:

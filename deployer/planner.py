@@ -11,7 +11,16 @@ from typing import Any
 from deployer.aws import Clients, DeployerError, describe_error
 from deployer.diff import diff_attributes
 from deployer.graph import Graph
-from deployer.model import UNKNOWN, Node, Ref, contains_unknown, node_key, ref_key, resolve
+from deployer.model import (
+    UNKNOWN,
+    Node,
+    Ref,
+    attribute_value,
+    contains_unknown,
+    node_key,
+    ref_key,
+    resolve,
+)
 from deployer.resource import GLOBAL_REGION, Context, DataSource, Resource, driver_for
 from deployer.state import State
 
@@ -116,8 +125,7 @@ class Values:
                     )
                 values = {**(entry.get("applied") or {}), **(entry.get("attributes") or {})}
                 self.known[key] = values
-            value = values.get(ref.attribute, UNKNOWN)
-            return value
+            return attribute_value(values, ref.attribute, UNKNOWN)
 
         return lookup
 

@@ -24,6 +24,24 @@ from deployer.aws import DeployerError
 
 FORMAT_VERSION = 1
 
+# Attributes that may hold a secret: never written to state, whatever a driver returns.
+SECRET_ATTRIBUTES = frozenset(
+    {"password", "master_password", "secret_string", "secret_binary", "private_key"}
+)
+
+
+def without_secrets(value: Any) -> Any:
+    """A copy of `value` without any attribute that may hold a secret."""
+    if isinstance(value, dict):
+        return {
+            k: without_secrets(v)
+            for k, v in value.items()
+            if not (k in SECRET_ATTRIBUTES and isinstance(v, str))
+        }
+    if isinstance(value, list):
+        return [without_secrets(v) for v in value]
+    return value
+
 
 class StateError(DeployerError):
     pass
@@ -70,7 +88,7 @@ class State:
 
     def record(self, address: str, entry: dict[str, Any]) -> None:
         with self._lock:
-            self.resources[address] = entry
+            self.resources[address] = without_secrets(entry)
             self._save()
 
     def forget(self, address: str) -> None:

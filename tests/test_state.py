@@ -73,3 +73,18 @@ def test_stale_lock_of_a_dead_process_is_reported_and_can_be_released(tmp_path: 
     assert force_unlock(tmp_path, "primary")
     with workspace_lock(tmp_path, "primary", "apply"):
         pass
+
+
+def test_secrets_never_reach_the_state_file(tmp_path: Path) -> None:
+    state = State.load(tmp_path, "primary")
+    state.record(
+        "aws_db_instance.main",
+        {
+            "type": "aws_db_instance",
+            "applied": {"password": "hunter2", "manage_master_user_password": True},
+            "attributes": {"master_user_secret": [{"secret_arn": "arn:secret"}]},
+        },
+    )
+    text = (tmp_path / "primary.tfstate.json").read_text()
+    assert "hunter2" not in text
+    assert "manage_master_user_password" in text and "arn:secret" in text
