@@ -226,6 +226,15 @@ class Progress:
 
     def __call__(self, event: dict[str, Any]) -> None:
         workspace, address = split_key(event["key"])
+        if event["event"] == "waiting":
+            with self.lock:
+                print(
+                    f"{address} ({workspace}): Still waiting until ready... "
+                    f"[{event['seconds']:.0f}s elapsed]",
+                    file=self.stream,
+                    flush=True,
+                )
+            return
         start, done = self.VERBS[event["action"]]
         if event["event"] == "start":
             line = f"{address} ({workspace}): {start}"

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -330,9 +331,28 @@ class Executor:
         )
 
         def wait() -> None:
-            driver.wait_ready(ctx, resource_id)
+            with self._ticker(node.key):
+                driver.wait_ready(ctx, resource_id)
 
         return wait
+
+    @contextmanager
+    def _ticker(self, key: str, every: float = 10.0) -> Iterator[None]:
+        """Say every few seconds that a long wait (NAT gateway, database) is still going."""
+        done = threading.Event()
+        began = time.monotonic()
+
+        def tick() -> None:
+            while not done.wait(every):
+                self.emit({"event": "waiting", "key": key, "seconds": time.monotonic() - began})
+
+        thread = threading.Thread(target=tick, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def _dependencies(self, node: Node) -> list[str]:
         """What must outlive this resource: its references, seen through data sources."""
