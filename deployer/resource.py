@@ -18,6 +18,7 @@ Drivers are stateless; the engine hands each call a `Context` with clients for i
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterable
@@ -120,8 +121,9 @@ def blueprint(fn: Blueprint) -> Blueprint:
     return fn
 
 
+@functools.cache
 def load_drivers() -> None:
-    """Import every module of the `resources` package so their decorators run."""
+    """Import every module of the `resources` package (once) so their decorators run."""
     import resources
 
     for info in sorted(pkgutil.iter_modules(resources.__path__), key=lambda m: m.name):
