@@ -86,6 +86,7 @@ def build_graph(spec: Spec, workspaces: Iterable[str] = WORKSPACES) -> Graph:
                 if isinstance(item, Output):
                     outputs.append(item)
                 else:
+                    item.origin = make.__module__
                     nodes.append(item)
     by_key: dict[str, Node] = {}
     for node in nodes:

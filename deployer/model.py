@@ -78,6 +78,8 @@ class Node:
     # Attributes the node sets once at create time and never compares afterwards (for
     # example a Lambda zip's bytes, of which only the hash is compared).
     meta: dict[str, Any] = field(default_factory=dict)
+    # The module whose blueprint made the node (the HCL export groups files by it).
+    origin: str = ""
 
     @property
     def address(self) -> str:

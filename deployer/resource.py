@@ -64,6 +64,11 @@ class Resource:
     global_service: ClassVar[bool] = False
     # Attributes set at create time and not compared afterwards (write-only on AWS's side).
     write_only: ClassVar[frozenset[str]] = frozenset()
+    # How the other workspace finds this resource in the Terraform export, where workspaces
+    # share no state: the data source of the same type, its look-up argument → our attribute.
+    lookup_by: ClassVar[dict[str, str]] = {}
+    # Data-source attribute names that differ from the resource's (`arn` → `db_instance_arn`).
+    lookup_renames: ClassVar[dict[str, str]] = {}
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         raise NotImplementedError

@@ -1,0 +1,615 @@
+"""The graph as one Terraform configuration for both workspaces.
+
+Each address becomes one block. Where the primary and secondary nodes agree, the block says
+it once; where they differ only by region, suffix or a spec input, the value is written in
+terms of `local.region`, `var.*` and `terraform.workspace`; anything else that differs becomes
+`local.is_primary ? primary_value : secondary_value`. A node that exists in one workspace only
+gets `count` by workspace, and references to it go through `one(x[*].attr)`, which is null in
+the other workspace. References into the other workspace (secondary → primary) become data
+sources that look the primary resource up, since Terraform workspaces share no state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+import types
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from deployer.graph import Graph
+from deployer.model import WORKSPACES, Interp, Json, Node, Output, Ref
+from deployer.resource import resource_driver
+from deployer.schema import block_schema
+from deployer.spec import Spec
+from export.hcl import (
+    Attribute,
+    Block,
+    BodyItem,
+    Call,
+    Comment,
+    Conditional,
+    Expr,
+    Raw,
+    Template,
+    render_expr,
+    render_file,
+)
+
+FILES = (
+    "provider.tf", "variables.tf", "locals.tf", "kms.tf", "vpc.tf", "iam.tf", "s3.tf",
+    "dynamodb.tf", "rds.tf", "lambda.tf", "apigateway.tf", "route53.tf", "cloudwatch.tf",
+    "outputs.tf",
+)  # fmt: skip
+DEFAULT_FILE = "locals.tf"
+IS_PRIMARY = Raw("local.is_primary")
+# Spec sections that hold one value per workspace: read through `local.<section>`.
+PER_WORKSPACE_SECTIONS = ("network",)
+
+
+class ExportError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Side:
+    """Which workspace a value is written for."""
+
+    workspace: str
+    region: str
+
+
+@dataclass
+class ExportedBlock:
+    """One resource or data block, before rendering."""
+
+    kind: str  # "resource" or "data"
+    type: str
+    name: str
+    file: str
+    body: list[BodyItem]
+    workspaces: tuple[str, ...]
+
+    @property
+    def address(self) -> str:
+        return (
+            f"data.{self.type}.{self.name}" if self.kind == "data" else f"{self.type}.{self.name}"
+        )
+
+
+@dataclass
+class Exporter:
+    graph: Graph
+    spec: Spec
+    lookups: dict[str, ExportedBlock] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.nodes: dict[str, dict[str, Node]] = {ws: {} for ws in WORKSPACES}
+        for node in self.graph.nodes():
+            self.nodes[node.workspace][node.address] = node
+        self.spec_inputs = {ws: _spec_inputs(self.spec, ws) for ws in WORKSPACES}
+
+    # ---------------------------------------------------------------- which workspaces
+
+    def present_in(self, address: str) -> tuple[str, ...]:
+        return tuple(ws for ws in WORKSPACES if address in self.nodes[ws])
+
+    def is_conditional(self, address: str) -> bool:
+        return len(self.present_in(address)) == 1
+
+    def addresses(self) -> list[str]:
+        """Every address, in the primary's dependency order, then the secondary's own."""
+        seen: dict[str, None] = {}
+        for node in self.graph.nodes():
+            seen.setdefault(node.address, None)
+        return list(seen)
+
+    # ---------------------------------------------------------------- values
+
+    def side(self, workspace: str) -> Side:
+        return Side(workspace, self.spec.region(workspace))
+
+    def expr(self, value: Any, side: Side, tf_type: str = "", path: str = "") -> Expr:
+        """A node value as an HCL expression for one workspace."""
+        if isinstance(value, Ref):
+            return Raw(self.reference(value, side))
+        if isinstance(value, Interp):
+            return Template(
+                tuple(
+                    Raw(self.reference(p, side)) if isinstance(p, Ref) else p for p in value.parts
+                )
+            )
+        if isinstance(value, Json):
+            return Call("jsonencode", (self.expr(value.value, side),))
+        if isinstance(value, dict):
+            return {k: self.expr(v, side) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.expr(v, side) for v in value]
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, int | float):
+            return self.spec_input(value, side) or value
+        if isinstance(value, str):
+            return self.spec_input(value, side) or self.templatize(value, side)
+        raise ExportError(f"cannot export {type(value).__name__} value {value!r}")
+
+    def spec_input(self, value: str | int | float, side: Side) -> Raw | None:
+        """The variable a value came from, when exactly one spec input has that value."""
+        if isinstance(value, str) and value == side.workspace:
+            return Raw("terraform.workspace")
+        matches = self.spec_inputs[side.workspace].get(_value_key(value), [])
+        return Raw(matches[0]) if len(matches) == 1 else None
+
+    def templatize(self, text: str, side: Side) -> str | Template:
+        """Regions, the project and the suffix inside strings, as interpolations."""
+        regions = {self.spec.region(ws): ws for ws in WORKSPACES}
+        pattern = re.compile(
+            "|".join(
+                [
+                    *(re.escape(r) for r in sorted(regions, key=len, reverse=True)),
+                    rf"(?<![A-Za-z0-9]){re.escape(self.spec.project)}(?=-)",
+                    rf"(?<=-){re.escape(self.spec.environment_suffix)}(?![A-Za-z0-9])",
+                ]
+            )
+        )
+        parts: list[str | Raw] = []
+        position = 0
+        for match in pattern.finditer(text):
+            token = match.group(0)
+            if token in regions:
+                ws = regions[token]
+                replacement = "local.region" if ws == side.workspace else f"var.regions.{ws}"
+            elif token == self.spec.project:
+                replacement = "var.project"
+            else:
+                replacement = "var.environment_suffix"
+            parts.append(text[position : match.start()])
+            parts.append(Raw(replacement))
+            position = match.end()
+        if not parts:
+            return text
+        parts.append(text[position:])
+        return Template(tuple(p for p in parts if p != ""))
+
+    def reference(self, ref: Ref, side: Side) -> str:
+        """`aws_vpc.main.id`, `one(aws_iam_role.x[*].arn)`, or a look-up of the primary."""
+        target_ws = ref.workspace or side.workspace
+        address = ref.address
+        attribute = ref.attribute
+        if target_ws != side.workspace:
+            address, attribute = self.lookup(ref, side)
+        head, rest = _split_attribute(attribute)
+        tf_type = address.split(".")[-2]
+        is_data = address.startswith("data.")
+        base = "tolist({})" if rest.startswith("[") and _is_set(tf_type, head, is_data) else "{}"
+        if self.is_conditional(address) or address in self.lookups:
+            value = f"one({address}[*].{head})"
+        else:
+            value = f"{address}.{head}"
+        return base.format(value) + rest
+
+    def lookup(self, ref: Ref, side: Side) -> tuple[str, str]:
+        """A data source in this workspace that finds the other workspace's resource."""
+        source_ws = ref.workspace or side.workspace
+        node = self.nodes[source_ws].get(ref.address)
+        if node is None:
+            raise ExportError(f"{side.workspace} refers to {source_ws}:{ref.address}, not exported")
+        driver = resource_driver(node.type)
+        if not driver.lookup_by:
+            raise ExportError(
+                f"{side.workspace} refers to {source_ws}'s {ref.address}, but {node.type} has "
+                "no data-source look-up (`lookup_by`) for the Terraform export"
+            )
+        name = f"{source_ws}_{node.name}"
+        address = f"data.{node.type}.{name}"
+        if address not in self.lookups:
+            body: list[BodyItem] = [
+                Attribute(
+                    "count",
+                    Conditional(IS_PRIMARY, 0, 1)
+                    if source_ws == "primary"
+                    else Conditional(IS_PRIMARY, 1, 0),
+                ),
+            ]
+            if "region" in block_schema(node.type, data=True)["attributes"]:
+                body.append(Attribute("region", Raw(f"var.regions.{source_ws}")))
+            for argument, attribute in driver.lookup_by.items():
+                body.append(Attribute(argument, self.expr(node.attributes[attribute], side)))
+            self.lookups[address] = ExportedBlock(
+                "data", node.type, name, _file_of(node), body, (side.workspace,)
+            )
+        attribute = driver.lookup_renames.get(ref.attribute, ref.attribute)
+        return address, attribute
+
+    def unify(self, values: dict[str, Any], tf_type: str, name: str) -> Expr:
+        """One expression for both workspaces: shared parts once, differences by workspace."""
+        exprs = {ws: self.expr(v, self.side(ws), tf_type, name) for ws, v in values.items()}
+        return _merge(exprs)
+
+    # ---------------------------------------------------------------- blocks
+
+    def block_for(self, address: str) -> ExportedBlock:
+        present = self.present_in(address)
+        nodes = {ws: self.nodes[ws][address] for ws in present}
+        first = nodes[present[0]]
+        body: list[BodyItem] = []
+        if len(present) == 1:
+            body.append(
+                Attribute(
+                    "count",
+                    Conditional(IS_PRIMARY, 1, 0)
+                    if present == ("primary",)
+                    else Conditional(IS_PRIMARY, 0, 1),
+                )
+            )
+        body.extend(
+            self.body(first.type, {ws: n.attributes for ws, n in nodes.items()}, (), first.data)
+        )
+        depends = self.depends_on(nodes)
+        if depends:
+            body.append(Attribute("depends_on", [Raw(d) for d in depends]))
+        return ExportedBlock(
+            "data" if first.data else "resource",
+            first.type,
+            first.name,
+            _file_of(first),
+            body,
+            present,
+        )
+
+    def body(
+        self,
+        tf_type: str,
+        attributes: dict[str, dict[str, Any]],
+        path: tuple[str, ...],
+        data: bool,
+    ) -> list[BodyItem]:
+        """Attributes first, then nested blocks, tags last, as Terraform's docs write them."""
+        schema = block_schema(tf_type, path, data=data) if _has_schema(tf_type) else {}
+        block_names = set(schema.get("block_types", {}))
+        names: list[str] = []
+        for attrs in attributes.values():
+            names.extend(n for n in attrs if n not in names)
+        plain = [n for n in names if n not in block_names and n != "tags"]
+        nested = [n for n in names if n in block_names]
+        items: list[BodyItem] = []
+        for name in plain + (["tags"] if "tags" in names else []):
+            values = {ws: attrs.get(name) for ws, attrs in attributes.items()}
+            if all(v is None for v in values.values()):
+                continue
+            items.append(Attribute(name, self.unify(values, tf_type, name)))
+        for name in nested:
+            blocks = {ws: attrs.get(name) or [] for ws, attrs in attributes.items()}
+            counts = {len(b) for b in blocks.values()}
+            if len(counts) != 1:
+                raise ExportError(
+                    f"{tf_type}: block {'.'.join((*path, name))} has a different number of items "
+                    "per workspace, which the export cannot express"
+                )
+            for i in range(counts.pop()):
+                inner = {ws: b[i] for ws, b in blocks.items()}
+                items.append(Block(name, (), self.body(tf_type, inner, (*path, name), data)))
+        return items
+
+    def depends_on(self, nodes: dict[str, Node]) -> list[str]:
+        """Explicit dependencies within the workspace; cross-workspace ones need no edge."""
+        found: list[str] = []
+        for node in nodes.values():
+            for ref in node.depends_on:
+                if ref.workspace in (None, node.workspace) and ref.address not in found:
+                    found.append(ref.address)
+        return found
+
+    def output_blocks(self) -> list[Block]:
+        by_name: dict[str, dict[str, Output]] = {}
+        for output in self.graph.outputs:
+            by_name.setdefault(output.name, {})[output.workspace] = output
+        blocks: list[Block] = []
+        for name, outputs in by_name.items():
+            values: dict[str, Any] = {ws: o.value for ws, o in outputs.items()}
+            if len(values) == 1:
+                (ws,) = values
+                other = "secondary" if ws == "primary" else "primary"
+                values[other] = None
+            value = _merge(
+                {
+                    ws: self.expr(v, self.side(ws)) if v is not None else None
+                    for ws, v in sorted(values.items())
+                }
+            )
+            description = next(iter(outputs.values())).description
+            body: list[BodyItem] = []
+            if description:
+                body.append(Attribute("description", description))
+            body.append(Attribute("value", value))
+            blocks.append(Block("output", (name,), body))
+        return blocks
+
+    # ---------------------------------------------------------------- files
+
+    def files(self) -> dict[str, str]:
+        blocks = [self.block_for(a) for a in self.addresses()]
+        by_file: dict[str, list[BodyItem]] = {name: [] for name in FILES}
+        for block in [*blocks, *self.lookups.values()]:
+            by_file.setdefault(block.file, []).append(
+                Block(block.kind, (block.type, block.name), block.body)
+            )
+        by_file["provider.tf"] = provider_blocks() + by_file["provider.tf"]
+        by_file["variables.tf"] = variable_blocks(self.spec)
+        by_file["locals.tf"] = [locals_block(self.spec), *by_file["locals.tf"]]
+        by_file["outputs.tf"] = list(self.output_blocks())
+        return {name: render_file(items) for name, items in sorted(by_file.items()) if items}
+
+
+def _merge(exprs: dict[str, Expr]) -> Expr:
+    """Equal renderings collapse; objects merge key by key; the rest branch on the workspace."""
+    values = list(exprs.values())
+    if len(values) == 1:
+        return values[0]
+    primary, secondary = exprs["primary"], exprs["secondary"]
+    if render_expr(primary) == render_expr(secondary):
+        return primary
+    if (
+        isinstance(primary, dict)
+        and isinstance(secondary, dict)
+        and primary.keys() == secondary.keys()
+    ):
+        return {k: _merge({"primary": primary[k], "secondary": secondary[k]}) for k in primary}
+    if isinstance(primary, list) and isinstance(secondary, list) and len(primary) == len(secondary):
+        return [
+            _merge({"primary": p, "secondary": s}) for p, s in zip(primary, secondary, strict=True)
+        ]
+    if isinstance(primary, Call) and isinstance(secondary, Call) and primary.name == secondary.name:
+        return Call(
+            primary.name,
+            tuple(
+                _merge({"primary": p, "secondary": s})
+                for p, s in zip(primary.args, secondary.args, strict=True)
+            ),
+        )
+    return Conditional(IS_PRIMARY, primary, secondary)
+
+
+def _starts_name(text: str, end: int) -> bool:
+    return end < len(text) and text[end] == "-"
+
+
+def _ends_name(text: str, start: int) -> bool:
+    return start > 0 and text[start - 1] == "-"
+
+
+def _split_attribute(attribute: str) -> tuple[str, str]:
+    """`a[0].b` → (`a`, `[0].b`)."""
+    match = re.match(r"([^.\[]+)(.*)", attribute)
+    assert match is not None
+    return match.group(1), match.group(2)
+
+
+def _has_schema(tf_type: str) -> bool:
+    return tf_type.startswith("aws_")
+
+
+def _is_set(tf_type: str, attribute: str, data: bool) -> bool:
+    if not _has_schema(tf_type):
+        return False
+    schema = block_schema(tf_type, data=data)
+    kind = schema["attributes"].get(attribute, {}).get("type")
+    if isinstance(kind, list) and kind and kind[0] == "set":
+        return True
+    nested = schema.get("block_types", {}).get(attribute)
+    return bool(nested and nested.get("nesting_mode") == "set")
+
+
+def _file_of(node: Node) -> str:
+    module = sys.modules.get(node.origin)
+    return str(getattr(module, "TERRAFORM_FILE", DEFAULT_FILE))
+
+
+def _value_key(value: Any) -> str:
+    return f"{type(value).__name__}:{value}"
+
+
+def _spec_inputs(spec: Spec, workspace: str) -> dict[str, list[str]]:
+    """Distinctive spec values → the expressions that read them, for one workspace."""
+    found: dict[str, list[str]] = {}
+
+    def add(value: Any, expression: str) -> None:
+        if isinstance(value, bool) or value is None:
+            return
+        if isinstance(value, str) and len(value) < 3:
+            return
+        found.setdefault(_value_key(value), []).append(expression)
+
+    for name, value in _leaves(spec):
+        if name.startswith("workspaces."):
+            if name == f"workspaces.{workspace}.region":
+                add(value, "local.region")
+            continue
+        if name in ("project", "environment_suffix") or name.startswith("tags"):
+            continue
+        section = name.split(".")[0].split("[")[0]
+        if section in PER_WORKSPACE_SECTIONS:
+            rest = name[len(section) + 1 :]
+            if rest.startswith(f"{workspace}."):
+                add(value, f"local.{section}.{rest[len(workspace) + 1 :]}")
+            elif not rest.startswith(tuple(f"{ws}." for ws in WORKSPACES)):
+                add(value, f"var.{name}")
+            continue
+        add(value, f"var.{name}")
+    return found
+
+
+def _leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            if f.metadata.get("internal"):
+                continue
+            key = f.metadata.get("key", f.name)
+            yield from _leaves(getattr(value, f.name), f"{prefix}.{key}" if prefix else key)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _leaves(item, f"{prefix}[{i}]")
+    elif isinstance(value, dict):
+        return
+    else:
+        yield prefix, value
+
+
+# -------------------------------------------------------------------- fixed files
+
+
+def provider_blocks() -> list[BodyItem]:
+    return [
+        Block(
+            "terraform",
+            (),
+            [
+                Attribute("required_version", ">= 1.6.0"),
+                Block(
+                    "required_providers",
+                    (),
+                    [
+                        Attribute("aws", {"source": "hashicorp/aws", "version": "~> 6.0"}),
+                        Attribute("archive", {"source": "hashicorp/archive", "version": "~> 2.4"}),
+                    ],
+                ),
+            ],
+        ),
+        Comment(
+            "One provider for both workspaces: the workspace picks its region (locals.tf), and "
+            "the few resources that act in the other region set `region` themselves (provider 6)."
+        ),
+        Block("provider", ("aws",), [Attribute("region", Raw("local.region"))]),
+    ]
+
+
+def locals_block(spec: Spec) -> Block:
+    return Block(
+        "locals",
+        (),
+        [
+            Comment("`terraform workspace select primary|secondary` picks the region."),
+            Attribute("is_primary", Raw('terraform.workspace == "primary"')),
+            Attribute("region", Raw("var.regions[terraform.workspace]")),
+            *[
+                Attribute(section, Raw(f"var.{section}[terraform.workspace]"))
+                for section in PER_WORKSPACE_SECTIONS
+            ],
+        ],
+    )
+
+
+def variable_blocks(spec: Spec) -> list[BodyItem]:
+    items: list[BodyItem] = [
+        Block(
+            "variable",
+            ("project",),
+            [
+                Attribute("description", "Project name: the first part of every resource name."),
+                Attribute("type", Raw("string")),
+                Attribute("default", spec.project),
+            ],
+        ),
+        Block(
+            "variable",
+            ("environment_suffix",),
+            [
+                Attribute(
+                    "description", "Environment suffix: the last part of every resource name."
+                ),
+                Attribute("type", Raw("string")),
+                Attribute("default", spec.environment_suffix),
+            ],
+        ),
+        Block(
+            "variable",
+            ("regions",),
+            [
+                Attribute("description", "The region of each workspace."),
+                Attribute("type", Raw("object({ primary = string, secondary = string })")),
+                Attribute("default", {ws: spec.region(ws) for ws in WORKSPACES}),
+            ],
+        ),
+    ]
+    for f in dataclasses.fields(spec):
+        if f.metadata.get("internal") or f.name in ("project", "environment_suffix", "workspaces"):
+            continue
+        value = getattr(spec, f.name)
+        key = f.metadata.get("key", f.name)
+        hints = typing.get_type_hints(type(spec))
+        items.append(
+            Block(
+                "variable",
+                (key,),
+                [
+                    Attribute("description", f"The spec's `{key}` section."),
+                    Attribute("type", Raw(_hcl_type(hints[f.name]))),
+                    Attribute("default", _plain(value)),
+                ],
+            )
+        )
+    return items
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.metadata.get("key", f.name): _plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+        }
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _hcl_type(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        return _hcl_type(type(typing.get_args(tp)[0]))
+    if origin in (types.UnionType, typing.Union):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _hcl_type(inner[0])
+    if origin is list:
+        return f"list({_hcl_type(typing.get_args(tp)[0])})"
+    if origin is dict:
+        return "map(string)"
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        fields = ", ".join(
+            f"{f.metadata.get('key', f.name)} = {_hcl_type(hints[f.name])}"
+            for f in dataclasses.fields(tp)
+        )
+        return f"object({{ {fields} }})"
+    return {str: "string", int: "number", float: "number", bool: "bool"}.get(tp, "any")
+
+
+def export_files(graph: Graph, spec: Spec) -> dict[str, str]:
+    """File name → text of the Terraform configuration (deterministic)."""
+    files = Exporter(graph, spec).files()
+    files["README.md"] = readme(spec)
+    return files
+
+
+def readme(spec: Spec) -> str:
+    return f"""# Terraform configuration exported by `deployer export-hcl`
+
+Generated from `spec.yaml` (project `{spec.project}`, suffix `{spec.environment_suffix}`); do not
+edit by hand: change the spec and export again (`deployer export-hcl --check DIR` tells whether
+this folder still matches).
+
+One configuration serves both regions through workspaces:
+
+```sh
+terraform init
+terraform workspace new primary     # {spec.region("primary")}
+terraform apply
+terraform workspace new secondary   # {spec.region("secondary")}
+terraform apply
+```
+
+The primary comes first: IAM roles exist only there (the secondary looks them up), and the
+secondary replicates the primary's bucket and database.
+"""
