@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from deployer.model import UNKNOWN
+from deployer.model import UNKNOWN, is_write_only
 
 
 def diff_attributes(
@@ -24,7 +24,7 @@ def diff_attributes(
     """attribute → (live value, desired value) for every managed attribute that differs."""
     changes: dict[str, tuple[Any, Any]] = {}
     for name, want in desired.items():
-        if name in ignore or want is None:
+        if name in ignore or want is None or is_write_only(name):
             continue
         have = live.get(name)
         if want is UNKNOWN or not equivalent(want, have, top_level_name=name):

@@ -333,6 +333,12 @@ class Executor:
         def wait() -> None:
             with self._ticker(node.key):
                 driver.wait_ready(ctx, resource_id)
+            if driver.refresh_after_ready:
+                ready = self._read_after_write(driver, ctx, resource_id)
+                entry = state.get(node.address)
+                if entry is not None:
+                    state.record(node.address, {**entry, "attributes": ready})
+                self.values.set(node.key, {**desired, **ready})
 
         return wait
 
@@ -363,10 +369,10 @@ class Executor:
             if key in found:
                 continue
             found.add(key)
-            if key in self.graph and self.graph.node(key).data:
+            if key in self.graph and not self.graph.node(key).stored:
                 data = self.graph.node(key)
                 pending.extend(ref_key(r, data.workspace) for r in data.references())
-        return sorted(k for k in found if not (k in self.graph and self.graph.node(k).data))
+        return sorted(k for k in found if not (k in self.graph and not self.graph.node(k).stored))
 
     @staticmethod
     def _read_after_write(driver: Resource, ctx: Context, resource_id: str) -> dict[str, Any]:

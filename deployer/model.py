@@ -75,6 +75,9 @@ class Node:
     attributes: dict[str, Any]
     data: bool = False
     depends_on: tuple[Ref, ...] = ()
+    # An ephemeral resource (Terraform 1.10+): opened at apply time, its values used only by
+    # write-only attributes (`password_wo`) and never stored, planned or printed.
+    ephemeral: bool = False
     # Attributes the node sets once at create time and never compares afterwards (for
     # example a Lambda zip's bytes, of which only the hash is compared).
     meta: dict[str, Any] = field(default_factory=dict)
@@ -83,7 +86,14 @@ class Node:
 
     @property
     def address(self) -> str:
+        if self.ephemeral:
+            return f"ephemeral.{self.type}.{self.name}"
         return f"data.{self.type}.{self.name}" if self.data else f"{self.type}.{self.name}"
+
+    @property
+    def stored(self) -> bool:
+        """Whether the node is a managed resource with an entry in state."""
+        return not (self.data or self.ephemeral)
 
     @property
     def key(self) -> str:
@@ -125,6 +135,11 @@ def attribute_value(values: dict[str, Any], path: str, missing: Any = None) -> A
                 return missing
             current = current[int(index)]
     return current
+
+
+def is_write_only(name: str) -> bool:
+    """Terraform's write-only attributes (`password_wo`): never stored, compared or shown."""
+    return name.endswith("_wo")
 
 
 def node_key(workspace: str, address: str) -> str:

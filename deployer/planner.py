@@ -17,6 +17,7 @@ from deployer.model import (
     Ref,
     attribute_value,
     contains_unknown,
+    is_write_only,
     node_key,
     ref_key,
     resolve,
@@ -176,7 +177,9 @@ def plan_changes(
                 not in (Action.NOOP, Action.READ)
                 for r in node.references()
             )
-            change = _plan_data_source(node, driver, desired, clients, region, defer=pending)
+            change = _plan_data_source(
+                node, driver, desired, clients, region, defer=pending or node.ephemeral
+            )
             changes[node.key] = change
             values.set(node.key, {**desired, **(change.live or {})})
             continue
@@ -302,6 +305,9 @@ def render_plan(plan: Plan) -> str:
         for name, (before, after) in sorted(change.diffs.items()):
             if name == "tags" and change.action == Action.CREATE:
                 continue
+            if is_write_only(name):
+                lines.append(f"      ~ {name} = (write-only attribute)")
+                continue
             mark = " # forces replacement" if name in change.forces else ""
             if change.action == Action.CREATE:
                 lines.append(f"      + {name} = {format_value(after)}")
@@ -346,9 +352,11 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 "action": c.action.value,
                 "reason": c.reason or None,
                 "forces_replacement": c.forces,
-                "attributes": {
+                "attributes": {k: {"write_only": True} for k in c.diffs if is_write_only(k)}
+                | {
                     k: {"before": clean(b), "after": clean(a)}
                     for k, (b, a) in sorted(c.diffs.items())
+                    if not is_write_only(k)
                 },
             }
             for c in sorted(plan.changes.values(), key=lambda c: c.key)

@@ -64,6 +64,8 @@ class Resource:
     global_service: ClassVar[bool] = False
     # Attributes set at create time and not compared afterwards (write-only on AWS's side).
     write_only: ClassVar[frozenset[str]] = frozenset()
+    # Read again once ready: some attributes (a database's endpoint) appear only then.
+    refresh_after_ready: ClassVar[bool] = False
     # How the other workspace finds this resource in the Terraform export, where workspaces
     # share no state: the data source of the same type, its look-up argument → our attribute.
     lookup_by: ClassVar[dict[str, str]] = {}
@@ -99,7 +101,12 @@ class DataSource:
         raise NotImplementedError
 
 
+class EphemeralResource(DataSource):
+    """A driver for a Terraform ephemeral resource: `read` opens it, at apply time only."""
+
+
 _RESOURCES: dict[str, Resource] = {}
+_EPHEMERALS: dict[str, EphemeralResource] = {}
 _DATA_SOURCES: dict[str, DataSource] = {}
 Blueprint = Callable[["Spec", str], Iterable["Node | Output"]]
 _BLUEPRINTS: list[Blueprint] = []
@@ -120,6 +127,13 @@ def data_source(cls: type[DataSource]) -> type[DataSource]:
     return cls
 
 
+def ephemeral(cls: type[EphemeralResource]) -> type[EphemeralResource]:
+    if cls.type in _EPHEMERALS:
+        raise ValueError(f"two ephemeral drivers for {cls.type}")
+    _EPHEMERALS[cls.type] = cls()
+    return cls
+
+
 def blueprint(fn: Blueprint) -> Blueprint:
     """Register a function that turns the spec into one service's nodes for a workspace."""
     _BLUEPRINTS.append(fn)
@@ -137,11 +151,17 @@ def load_drivers() -> None:
 
 def driver_for(node: Node) -> Resource | DataSource:
     load_drivers()
-    table: dict[str, Any] = _DATA_SOURCES if node.data else _RESOURCES
+    table: dict[str, Any] = (
+        _EPHEMERALS if node.ephemeral else _DATA_SOURCES if node.data else _RESOURCES
+    )
     try:
         driver: Resource | DataSource = table[node.type]
     except KeyError:
-        kind = "data source" if node.data else "resource type"
+        kind = (
+            "ephemeral resource"
+            if node.ephemeral
+            else ("data source" if node.data else "resource type")
+        )
         raise KeyError(f"no driver for {kind} {node.type} ({node.key})") from None
     return driver
 

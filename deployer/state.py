@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from deployer.aws import DeployerError
+from deployer.model import is_write_only
 
 FORMAT_VERSION = 1
 
@@ -36,7 +37,7 @@ def without_secrets(value: Any) -> Any:
         return {
             k: without_secrets(v)
             for k, v in value.items()
-            if not (k in SECRET_ATTRIBUTES and isinstance(v, str))
+            if not ((k in SECRET_ATTRIBUTES and isinstance(v, str)) or is_write_only(k))
         }
     if isinstance(value, list):
         return [without_secrets(v) for v in value]
