@@ -375,6 +375,13 @@ def check_semantics(spec: Spec) -> list[tuple[str, str]]:
     for path, value in positive.items():
         if value <= 0:
             errors.append((path, f"must be positive, got {value}"))
+    if spec.s3.lifecycle.transition_to_ia_days < 30:
+        errors.append(
+            (
+                "s3.lifecycle.transition_to_ia_days",
+                "S3 moves objects to STANDARD_IA after 30 days at the earliest",
+            )
+        )
     if not 7 <= spec.kms.deletion_window_days <= 30:
         errors.append(("kms.deletion_window_days", "must be between 7 and 30 (AWS's limits)"))
     if not 1 <= spec.rds.backup_retention_days <= 35:
