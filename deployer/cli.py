@@ -135,6 +135,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("dot", "mermaid"), default="dot")
     p.set_defaults(handler=cmd_graph)
 
+    p = sub.add_parser("export-hcl", help="write the environment as Terraform configuration")
+    p.add_argument("--out", type=Path, default=Path("terraform"), help="default: ./terraform")
+    p.add_argument(
+        "--with-imports",
+        action="store_true",
+        help="also write import blocks with the live ids from state (after an apply)",
+    )
+    p.add_argument(
+        "--check",
+        type=Path,
+        metavar="DIR",
+        help="exit 0 if DIR matches the current spec, 2 if it differs (writes nothing)",
+    )
+    p.set_defaults(handler=cmd_export_hcl)
+
     p = sub.add_parser("force-unlock", help="release a workspace lock left by a dead process")
     p.add_argument("workspace", choices=WORKSPACES)
     p.set_defaults(handler=cmd_force_unlock)
@@ -462,6 +477,49 @@ def render_mermaid(graph: Graph) -> str:
         arrow = "-->" if graph.dag.edges[dep, dependent]["ready"] else "-.->"
         lines.append(f"  {ids[dep]} {arrow} {ids[dependent]}")
     return "\n".join(lines)
+
+
+def cmd_export_hcl(args: argparse.Namespace) -> int:
+    from export.terraform import export_files
+
+    spec = load_spec(args.spec)
+    graph = build_graph(spec)
+    import_ids = None
+    if args.with_imports:
+        states = {ws: State.load(args.state_dir, ws) for ws in WORKSPACES}
+        import_ids = {
+            ws: {
+                address: str(entry["id"])
+                for address in state.addresses()
+                if (entry := state.get(address) or {}).get("status") == "created"
+            }
+            for ws, state in states.items()
+        }
+        if not any(import_ids.values()):
+            raise DeployerError(
+                f"--with-imports needs applied state: {args.state_dir} holds none "
+                "(run `deployer apply` first, or point --state-dir at the state)"
+            )
+    files = export_files(graph, spec, import_ids)
+    if args.check is not None:
+        differs = [
+            name
+            for name, text in sorted(files.items())
+            if not (args.check / name).is_file() or (args.check / name).read_text() != text
+        ]
+        if differs:
+            print(f"{args.check} differs from the spec: {', '.join(differs)}")
+            return 2
+        print(f"{args.check} matches the spec.")
+        return 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, text in sorted(files.items()):
+        (args.out / name).write_text(text)
+    blocks = sum(
+        text.count("\nresource ") + text.startswith("resource ") for text in files.values()
+    )
+    print(f"Wrote {len(files)} files to {args.out} ({blocks} resource blocks).")
+    return 0
 
 
 def cmd_force_unlock(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from deployer.aws import DeployerError
 from deployer.graph import Graph
 from deployer.model import WORKSPACES, Interp, Json, Node, Output, Ref
 from deployer.resource import resource_driver
@@ -50,7 +51,7 @@ IS_PRIMARY = Raw("local.is_primary")
 PER_WORKSPACE_SECTIONS = ("network",)
 
 
-class ExportError(Exception):
+class ExportError(DeployerError):
     pass
 
 
@@ -586,11 +587,62 @@ def _hcl_type(tp: Any) -> str:
     return {str: "string", int: "number", float: "number", bool: "bool"}.get(tp, "any")
 
 
-def export_files(graph: Graph, spec: Spec) -> dict[str, str]:
-    """File name → text of the Terraform configuration (deterministic)."""
-    files = Exporter(graph, spec).files()
+def export_files(
+    graph: Graph, spec: Spec, import_ids: dict[str, dict[str, str]] | None = None
+) -> dict[str, str]:
+    """File name → text of the Terraform configuration (deterministic).
+
+    `import_ids` (workspace → address → live id, from state) adds `imports.tf`, so that
+    Terraform adopts the running environment instead of creating it again.
+    """
+    exporter = Exporter(graph, spec)
+    files = exporter.files()
+    if import_ids is not None:
+        files["imports.tf"] = render_file(import_blocks(exporter, import_ids))
     files["README.md"] = readme(spec)
     return files
+
+
+def import_blocks(exporter: Exporter, import_ids: dict[str, dict[str, str]]) -> list[BodyItem]:
+    """One `import` block per deployed resource, with the id the AWS provider expects.
+
+    The ids differ per workspace, so they live in a map that `terraform.workspace` selects; a
+    resource deployed in one workspace only is imported there alone (`for_each` of one or none).
+    """
+    ids: dict[str, dict[str, str]] = {
+        ws: dict(sorted(import_ids.get(ws, {}).items())) for ws in WORKSPACES
+    }
+    items: list[BodyItem] = [
+        Block(
+            "locals",
+            (),
+            [
+                Attribute("import_ids", Raw("local.deployed_ids[terraform.workspace]")),
+                Attribute("deployed_ids", ids),
+            ],
+        ),
+    ]
+    for address in exporter.addresses():
+        present = [ws for ws in exporter.present_in(address) if address in ids[ws]]
+        node = exporter.nodes[exporter.present_in(address)[0]][address]
+        if not node.stored or not present:
+            continue
+        if exporter.is_conditional(address) or len(present) == 1:
+            only = present[0]
+            condition = "local.is_primary" if only == "primary" else "!local.is_primary"
+            target = f"{address}[0]" if exporter.is_conditional(address) else address
+            body: list[BodyItem] = [
+                Attribute("for_each", Raw(f'{condition} ? toset(["{address}"]) : toset([])')),
+                Attribute("to", Raw(target)),
+                Attribute("id", Raw("local.import_ids[each.value]")),
+            ]
+        else:
+            body = [
+                Attribute("to", Raw(address)),
+                Attribute("id", Raw(f'local.import_ids["{address}"]')),
+            ]
+        items.append(Block("import", (), body))
+    return items
 
 
 def readme(spec: Spec) -> str:
