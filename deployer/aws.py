@@ -125,7 +125,7 @@ def retry_while(
 
     Backoff doubles up to 10 s with full jitter; the last error is raised after `timeout`.
     """
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * max(wait_scale(), 0.001)
     delay = first_delay
     while True:
         try:
@@ -141,7 +141,12 @@ def iam_propagation_error(exc: BaseException) -> bool:
     """A role or key a few seconds old that another service cannot use yet."""
     code = error_code(exc)
     message = str(exc).lower()
-    if code in {"InvalidParameterValueException", "InvalidParameterValue", "InvalidRequest"}:
+    if code in {
+        "InvalidParameterValueException",
+        "InvalidParameterValue",
+        "InvalidParameter",
+        "InvalidRequest",
+    }:
         return "assume" in message or "role" in message or "kms" in message
     return code in {"AccessDenied", "AccessDeniedException"} and "role" in message
 
