@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from deployer.aws import Clients, DeployerError, describe_error, is_not_found
+from deployer.aws import Clients, DeployerError, describe_error, is_not_found, poll
 from deployer.diff import diff_attributes
 from deployer.graph import Graph
 from deployer.model import Node, contains_unknown, ref_key, resolve, split_key
@@ -25,6 +25,8 @@ from deployer.resource import Context, DataSource, Resource, driver_for, resourc
 from deployer.state import State
 
 Waiter = Callable[[], None]
+# How long a data source read at apply time waits for an eventually consistent resource.
+LOOKUP_TIMEOUT = 60.0
 Event = dict[str, Any]
 
 
@@ -243,9 +245,16 @@ class Executor:
             raise ApplyError(f"{node.key}: some attributes are still unknown")
         ctx = self._context(node)
         if isinstance(driver, DataSource):
-            live = change.live if change.live is not None else driver.read(ctx, desired)
+            live = change.live
             if live is None:
-                raise ApplyError(f"{node.key}: the look-up found nothing")
+                # Read at apply time because what it looks up was made in this run: IAM and
+                # others may take a few seconds to show a new resource everywhere.
+                live = poll(
+                    lambda: driver.read(ctx, desired),
+                    what=f"{node.key} to find what it looks up",
+                    timeout=LOOKUP_TIMEOUT,
+                    delay=2.0,
+                )
             self.values.set(node.key, {**desired, **live})
             return None
         assert isinstance(driver, Resource)

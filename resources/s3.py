@@ -32,6 +32,7 @@ from deployer.graph import ADDRESS_TAG
 from deployer.model import Interp, Json, Node, Output, Ref
 from deployer.resource import Context, Resource, blueprint, resource
 from deployer.spec import Spec
+from resources.iam import role_ref
 from resources.kms import key_ref
 
 T = TypeVar("T")
@@ -40,7 +41,6 @@ BUCKET = "aws_s3_bucket.payments"
 VERSIONING = "aws_s3_bucket_versioning.payments"
 PUBLIC_ACCESS_BLOCK = "aws_s3_bucket_public_access_block.payments"
 # Written by resources/iam.py, in the primary workspace.
-REPLICATION_ROLE = "aws_iam_role.s3_replication"
 
 LIFECYCLE_RULE_ID = "payments-data-retention"
 
@@ -142,7 +142,8 @@ def replication_node(spec: Spec) -> Node:
         {
             "region": spec.region("primary"),
             "bucket": Ref(BUCKET, "id", workspace="primary"),
-            "role": Ref(REPLICATION_ROLE, "arn", workspace="primary"),
+            # The secondary looks the role up (IAM lives in the primary only).
+            "role": role_ref("secondary", "s3_replication"),
             "rule": [
                 {
                     "id": f"replicate-all-to-{spec.region('secondary')}",
