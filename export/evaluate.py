@@ -111,9 +111,9 @@ class _Parser:
                 self.take("[*]")
                 self.take(".")
                 attribute = self.name()
-                if not isinstance(value, Reference):
-                    raise EvaluationError("splat on a non-reference")
-                value = _Splat(value.address, attribute)
+                if not isinstance(value, _Address):
+                    raise EvaluationError("splat on a non-resource")
+                value = _Splat(value.text, attribute)
             elif self.peek("["):
                 self.take("[")
                 index = self.expression()

@@ -252,8 +252,9 @@ class Exporter:
         depends = self.depends_on(nodes)
         if depends:
             body.append(Attribute("depends_on", [Raw(d) for d in depends]))
+        kind = "ephemeral" if first.ephemeral else "data" if first.data else "resource"
         return ExportedBlock(
-            "data" if first.data else "resource",
+            kind,
             first.type,
             first.name,
             _file_of(first),

@@ -38,6 +38,9 @@ from deployer.resource import Context, Resource, blueprint, resource
 from deployer.spec import Spec
 from resources.route53 import api_domain_name, zone_id_ref
 
+# The file of the Terraform export that holds this module's blocks.
+TERRAFORM_FILE = "route53.tf"
+
 CERTIFICATE = "aws_acm_certificate.api"
 VALIDATION = "aws_acm_certificate_validation.api"
 VALIDATION_RECORD = "aws_route53_record.api_cert_validation"

@@ -45,6 +45,9 @@ from resources.awslambda import function_name, function_ref
 from resources.iam import attachment_name, role_ref
 from resources.kms import key_ref
 
+# The file of the Terraform export that holds this module's blocks.
+TERRAFORM_FILE = "apigateway.tf"
+
 API = "aws_api_gateway_rest_api.payments"
 DEPLOYMENT = "aws_api_gateway_deployment.payments"
 STAGE = "aws_api_gateway_stage.prod"

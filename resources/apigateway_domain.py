@@ -18,6 +18,9 @@ from resources.acm import VALIDATION
 from resources.apigateway import api_ref, stage_ref
 from resources.route53 import HEALTH_CHECK, absolute, api_domain_name, zone_id_ref
 
+# The file of the Terraform export that holds this module's blocks.
+TERRAFORM_FILE = "apigateway.tf"
+
 DOMAIN_NAME = "aws_api_gateway_domain_name.api"
 
 # API Gateway's base path for "no base path" in its API; Terraform's `base_path` is "" then.

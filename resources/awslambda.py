@@ -42,6 +42,9 @@ from resources.ec2 import private_subnet_refs, security_group_ref
 from resources.iam import role_ref
 from resources.kms import key_ref
 
+# The file of the Terraform export that holds this module's blocks.
+TERRAFORM_FILE = "lambda.tf"
+
 # The handler's sources; the zip is built from them in memory on every graph build.
 LAMBDA_SOURCE_DIR = Path(__file__).resolve().parent.parent / "lambda"
 # What the HCL export's archive_file writes the same package to.

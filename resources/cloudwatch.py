@@ -26,6 +26,9 @@ from resources.rds import db_instance_ref
 from resources.route53 import HEALTH_CHECK
 from resources.sns import topic_ref
 
+# The file of the Terraform export that holds this module's blocks.
+TERRAFORM_FILE = "cloudwatch.tf"
+
 # Route 53 publishes AWS/Route53 metrics in this region only.
 HEALTH_METRICS_REGION = GLOBAL_REGION
 GIB = 1024**3

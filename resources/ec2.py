@@ -41,6 +41,9 @@ from resources.kms import key_ref
 from resources.logs import log_group_ref
 from resources.sts import ACCOUNT_ID
 
+# The file of the Terraform export that holds this module's blocks.
+TERRAFORM_FILE = "vpc.tf"
+
 AZ_SUFFIXES: tuple[str, ...] = ("a", "b", "c")
 ANYWHERE_IPV4 = "0.0.0.0/0"
 HTTPS_PORT = 443

@@ -36,6 +36,9 @@ from deployer.resource import Context, DataSource, Resource, blueprint, data_sou
 from deployer.spec import Spec
 from resources.sts import ACCOUNT_ID, account_arn
 
+# The file of the Terraform export that holds this module's blocks.
+TERRAFORM_FILE = "iam.tf"
+
 # Logical role → what it is for. The role's name is `spec.name(<role with - for _>)`.
 ROLES: dict[str, str] = {
     "lambda_exec": "the payment Lambda: its tables, keys, logs, X-Ray and VPC network interfaces",

@@ -12,6 +12,9 @@ from deployer.resource import Context, Resource, blueprint, resource
 from deployer.spec import Spec
 from resources.sts import account_arn, root_principal
 
+# The file of the Terraform export that holds this module's blocks.
+TERRAFORM_FILE = "kms.tf"
+
 # What each key encrypts. `logs` also serves the alarm topic and the flow logs.
 KEY_PURPOSES: dict[str, str] = {
     "s3": "S3 payment objects and their replicas",

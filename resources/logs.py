@@ -19,6 +19,9 @@ from deployer.aws import (
 from deployer.model import Ref
 from deployer.resource import Context, Resource, resource
 
+# The file of the Terraform export that holds this module's blocks.
+TERRAFORM_FILE = "cloudwatch.tf"
+
 # How long a freshly created or re-policied KMS key may be refused by CloudWatch Logs before we
 # give up: key policy changes propagate within seconds, rarely up to a couple of minutes.
 KMS_PROPAGATION_TIMEOUT = 120.0

@@ -36,6 +36,9 @@ from deployer.resource import Context, DataSource, Resource, blueprint, data_sou
 from deployer.spec import Spec
 from resources.apigateway import HEALTH_PATH, api_ref
 
+# The file of the Terraform export that holds this module's blocks.
+TERRAFORM_FILE = "route53.tf"
+
 ZONE = "aws_route53_zone.main"
 ZONE_LOOKUP = "data.aws_route53_zone.main"
 HEALTH_CHECK = "aws_route53_health_check.api"

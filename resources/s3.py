@@ -35,6 +35,9 @@ from deployer.spec import Spec
 from resources.iam import role_ref
 from resources.kms import key_ref
 
+# The file of the Terraform export that holds this module's blocks.
+TERRAFORM_FILE = "s3.tf"
+
 T = TypeVar("T")
 
 BUCKET = "aws_s3_bucket.payments"

@@ -15,6 +15,9 @@ from deployer.resource import Context, Resource, blueprint, resource
 from deployer.spec import Spec
 from resources.kms import key_ref
 
+# The file of the Terraform export that holds this module's blocks.
+TERRAFORM_FILE = "cloudwatch.tf"
+
 TOPIC = "aws_sns_topic.alarms"
 
 # Topic attribute → SNS attribute name, for the ones the topic sets and reads as they are.

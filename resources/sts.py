@@ -9,6 +9,9 @@ from deployer.model import Interp, Node, Ref
 from deployer.resource import Context, DataSource, blueprint, data_source
 from deployer.spec import Spec
 
+# The file of the Terraform export that holds this module's blocks.
+TERRAFORM_FILE = "locals.tf"
+
 CALLER = "data.aws_caller_identity.current"
 ACCOUNT_ID = Ref(CALLER, "account_id")
 
