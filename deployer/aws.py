@@ -213,7 +213,8 @@ class Clients:
                 )
                 client.meta.events.register("before-call", self.counter)
                 for event, handler in self._hooks:
-                    client.meta.events.register(event, handler)
+                    # First, so that a fault injector answers before any other responder.
+                    client.meta.events.register_first(event, handler)
                 self._clients[key] = client
             return client
 

@@ -28,6 +28,7 @@ from botocore.exceptions import (
 from deployer import sandbox
 from deployer.aws import Clients, DeployerError, describe_error
 from deployer.executor import ApplyResult, Executor
+from deployer.faults import from_environment
 from deployer.graph import Graph, build_graph
 from deployer.model import WORKSPACES, Ref, attribute_value, resolve, split_key
 from deployer.planner import Action, Change, Plan, plan_changes, plan_to_json, render_plan
@@ -45,7 +46,8 @@ class Session:
     out: TextIO
 
     def clients(self) -> Clients:
-        return Clients(endpoint_url=self.endpoint_url)
+        faults = from_environment()
+        return Clients(endpoint_url=self.endpoint_url, hooks=[faults.hook()] if faults else [])
 
     def states(self, workspaces: Sequence[str]) -> dict[str, State]:
         """Every workspace's state: the others are read for cross-workspace references."""
