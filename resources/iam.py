@@ -171,9 +171,11 @@ def lambda_exec_policy(spec: Spec) -> Json:
                 "dynamodb:UpdateItem",
             ],
             [
-                account_arn("dynamodb", region, f"table/{table_name(spec, table)}")
+                account_arn("dynamodb", region, f"table/{table_name(spec, table)}{part}")
                 for region in regions
                 for table in TABLES
+                # Queries by merchant go through the table's index.
+                for part in ("", "/index/*")
             ],
         ),
         # Each region's table key, used only through that region's DynamoDB: the secondary's
