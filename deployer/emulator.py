@@ -12,14 +12,19 @@ Before moto is imported the process sets, unless already set:
 
 The extensions below (``install_extensions``) add KMS custom rotation periods and RDS
 ``StartDBInstanceAutomatedBackupsReplication``
-and ``StopDBInstanceAutomatedBackupsReplication``. It patches moto's RDS classes, so it works in
-this server and in-process under ``moto.mock_aws`` alike. This module imports moto lazily: importing
-it has no side effect on the environment or on moto.
+and ``StopDBInstanceAutomatedBackupsReplication``, and correct moto's RDS where it departs from
+AWS on what the deployer relies on (each correction is a small patch of its own, named in
+``install_extensions``): enhanced monitoring and Performance Insights settings, ModifyDBSubnetGroup,
+ResetDBParameterGroup, cross-region read replicas, and the refusal of a replica of a source whose
+master password Secrets Manager manages. It patches moto's classes, so it works in this server and
+in-process under ``moto.mock_aws`` alike. This module imports moto lazily: importing it has no side
+effect on the environment or on moto.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import errno
 import logging
 import os
@@ -28,7 +33,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import FrameType
@@ -424,8 +429,314 @@ def _kms_get_key_rotation_status(self: Any) -> str:
     return json.dumps(body)
 
 
+# ---------------------------------------------------------------------------------------------
+# RDS corrections: moto 5.2 departs from RDS in the ways below. Each is one small patch that
+# `_patch` applies at most once (it marks the functions it installs), so that calling
+# install_extensions again, or from the server and a test in one process, changes nothing.
+# ---------------------------------------------------------------------------------------------
+
+_PATCHES_ATTR = "_deployer_patches"
+Wrapper = Callable[[Any], Any]
+
+
+def _patch(owner: Any, name: str, tag: str, make: Wrapper) -> None:
+    """Replace ``owner.name`` by ``make(current)`` unless the patch ``tag`` is already there.
+
+    Patches of one method stack: each wraps what is installed, and the tags accumulate.
+    """
+    current = getattr(owner, name, None)
+    applied: frozenset[str] = getattr(current, _PATCHES_ATTR, frozenset())
+    if tag in applied:
+        return
+    replacement = make(current)
+    setattr(replacement, _PATCHES_ATTR, applied | {tag})
+    replacement.__wrapped__ = current
+    setattr(owner, name, replacement)
+
+
+# --- RDS: enhanced monitoring and Performance Insights ----------------------------------------
+# moto drops MonitoringInterval, MonitoringRoleArn and the Performance Insights settings at
+# CreateDBInstance and CreateDBInstanceReadReplica, and never reports MonitoringInterval or
+# PerformanceInsightsEnabled. AWS keeps and reports them (0 and false when unset), refuses an
+# interval outside 0/1/5/10/15/30/60 and a non-zero interval without a monitoring role, and
+# defaults the Performance Insights retention to 7 days. A read replica has its own settings:
+# it does not inherit the source's.
+
+MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
+DEFAULT_PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
+_MONITORING_SETTINGS = (
+    "monitoring_interval",
+    "monitoring_role_arn",
+    "performance_insights_enabled",
+    "performance_insights_kms_key_id",
+    "performance_insights_retention_period",
+)
+# What DescribeDBInstances reports for an instance that never set them (class attributes, read
+# by moto's serializer where an instance has no value of its own).
+_MONITORING_DEFAULTS: Mapping[str, Any] = {
+    "monitoring_interval": 0,
+    "monitoring_role_arn": None,
+    "performance_insights_enabled": False,
+    "performance_insights_kms_key_id": None,
+    "performance_insights_retention_period": None,
+}
+
+
+def _check_monitoring(db_kwargs: Mapping[str, Any], current: Any = None) -> None:
+    """AWS's checks of the monitoring settings an instance would have after the call."""
+    requested = db_kwargs.get("monitoring_interval")
+    interval = int(getattr(current, "monitoring_interval", 0) if requested is None else requested)
+    if interval not in MONITORING_INTERVALS:
+        raise _rds_error(
+            "InvalidParameterValue",
+            f"Invalid value {interval} for MonitoringInterval: valid values are "
+            f"{', '.join(map(str, MONITORING_INTERVALS))}.",
+        )
+    role = db_kwargs.get("monitoring_role_arn") or getattr(current, "monitoring_role_arn", None)
+    if interval and not role:
+        raise _rds_error(
+            "InvalidParameterCombination",
+            "A MonitoringRoleARN value is required if you specify a MonitoringInterval value "
+            "other than 0.",
+        )
+
+
+def _apply_monitoring(db: Any, db_kwargs: Mapping[str, Any]) -> None:
+    for name in ("monitoring_interval", "monitoring_role_arn"):
+        if db_kwargs.get(name) is not None:
+            setattr(db, name, db_kwargs[name])
+    db.__dict__.pop("enable_performance_insights", None)  # moto's update sets it as is
+    enabled = db_kwargs.get("enable_performance_insights")
+    if enabled is not None:
+        db.performance_insights_enabled = bool(enabled)
+        if not enabled:  # AWS reports neither key nor retention once it is off
+            db.__dict__.pop("performance_insights_kms_key_id", None)
+            db.__dict__.pop("performance_insights_retention_period", None)
+    for name in ("performance_insights_kms_key_id", "performance_insights_retention_period"):
+        if db_kwargs.get(name) is not None:
+            setattr(db, name, db_kwargs[name])
+    if db.performance_insights_enabled and db.performance_insights_retention_period is None:
+        db.performance_insights_retention_period = DEFAULT_PERFORMANCE_INSIGHTS_RETENTION_DAYS
+
+
+def _monitoring_on_create(original: Any) -> Any:
+    def create_db_instance(self: Any, db_kwargs: dict[str, Any]) -> Any:
+        _check_monitoring(db_kwargs)
+        db = original(self, db_kwargs)
+        _apply_monitoring(db, db_kwargs)
+        return db
+
+    return create_db_instance
+
+
+def _monitoring_on_modify(original: Any) -> Any:
+    def modify_db_instance(self: Any, db_instance_identifier: str, db_kwargs: Any) -> Any:
+        current = self.describe_db_instances(db_instance_identifier)[0]
+        _check_monitoring(db_kwargs, current)
+        db = original(self, db_instance_identifier, db_kwargs)
+        _apply_monitoring(db, db_kwargs)
+        return db
+
+    return modify_db_instance
+
+
+def _monitoring_on_replica(original: Any) -> Any:
+    def create_db_instance_read_replica(self: Any, db_kwargs: dict[str, Any]) -> Any:
+        _check_monitoring(db_kwargs)
+        replica = original(self, db_kwargs)
+        for name in _MONITORING_SETTINGS:  # copied from the source by moto: not the replica's
+            replica.__dict__.pop(name, None)
+        _apply_monitoring(replica, db_kwargs)
+        return replica
+
+    return create_db_instance_read_replica
+
+
+def _install_rds_monitoring() -> None:
+    from moto.rds.models import DBInstance, RDSBackend
+
+    for name, default in _MONITORING_DEFAULTS.items():
+        if name not in vars(DBInstance):
+            setattr(DBInstance, name, default)
+    _patch(RDSBackend, "create_db_instance", "monitoring", _monitoring_on_create)
+    _patch(RDSBackend, "modify_db_instance", "monitoring", _monitoring_on_modify)
+    _patch(RDSBackend, "create_db_instance_read_replica", "monitoring", _monitoring_on_replica)
+
+
+# --- RDS: ModifyDBSubnetGroup -----------------------------------------------------------------
+# moto pops the group out of the region while modifying it and never puts it back, so the group
+# is gone afterwards (and a missing group raises a Python KeyError rather than
+# DBSubnetGroupNotFoundFault).
+
+
+def _subnet_group_modify(original: Any) -> Any:
+    def modify_db_subnet_group(
+        self: Any, subnet_name: str, description: str | None, subnets: Any
+    ) -> Any:
+        from moto.rds.exceptions import DBSubnetGroupNotFoundError
+
+        if subnet_name not in self.subnet_groups:
+            raise DBSubnetGroupNotFoundError(subnet_name)
+        group = original(self, subnet_name, description, subnets)
+        self.subnet_groups[subnet_name] = group
+        return group
+
+    return modify_db_subnet_group
+
+
+def _install_rds_subnet_group_modify() -> None:
+    from moto.rds.models import RDSBackend
+
+    _patch(RDSBackend, "modify_db_subnet_group", "keeps-the-group", _subnet_group_modify)
+
+
+# --- RDS: ResetDBParameterGroup ---------------------------------------------------------------
+# Not implemented by moto. On AWS it returns the named parameters (or, with ResetAllParameters,
+# all of them) to the family's defaults: they are no longer reported as `user` parameters, which
+# is all moto's DescribeDBParameters lists.
+
+
+def _backend_reset_parameter_group(
+    self: Any, db_parameter_group_name: str, reset_all: bool, names: Iterable[str]
+) -> Any:
+    from moto.rds.exceptions import DBParameterGroupNotFoundError
+
+    group = self.db_parameter_groups.get(db_parameter_group_name)
+    if group is None:
+        raise DBParameterGroupNotFoundError(db_parameter_group_name)
+    names = list(names)
+    if reset_all == bool(names):
+        raise _rds_error(
+            "InvalidParameterCombination",
+            "Specify either ResetAllParameters or a list of Parameters to reset.",
+        )
+    if reset_all:
+        group.parameters.clear()
+    for name in names:
+        group.parameters.pop(name, None)
+    return group
+
+
+def _response_reset_parameter_group(self: Any) -> ActionResult:
+    """RDSResponse action ResetDBParameterGroup."""
+    from moto.core.responses import ActionResult
+
+    group = self.backend.reset_db_parameter_group(
+        self.params.get("DBParameterGroupName"),
+        bool(self.params.get("ResetAllParameters")),
+        [p["ParameterName"] for p in self.params.get("Parameters") or []],
+    )
+    return ActionResult({"DBParameterGroupName": group.name})
+
+
+def _install_rds_reset_parameter_group() -> None:
+    from moto.rds.models import RDSBackend
+    from moto.rds.responses import RDSResponse
+
+    _patch(
+        RDSBackend, "reset_db_parameter_group", "reset", lambda _: _backend_reset_parameter_group
+    )
+    _patch(
+        RDSResponse, "reset_db_parameter_group", "reset", lambda _: _response_reset_parameter_group
+    )
+
+
+# --- RDS: read replicas are instances of their own ----------------------------------------------
+# moto makes a replica as a shallow copy of its source. For a cross-region replica that means:
+# - DBSubnetGroupName is looked up in the source's region (a group of that name there is used;
+#   none there fails), while AWS uses the group of the replica's own region;
+# - the replica shares the source's lists (log exports, tags, security groups, roles): changing
+#   one changes the other; it also shows the source's automated-backups replications;
+# - it shares the source's managed master-user secret, and deleting it deletes that secret;
+# - the source lists it by ARN but removes it by identifier, so deleting the replica fails with a
+#   Python ValueError (an HTTP 500).
+# AWS exports to CloudWatch Logs what the replica's own request names.
+
+
+def _replica_of_its_own(original: Any) -> Any:
+    def create_db_instance_read_replica(self: Any, db_kwargs: dict[str, Any]) -> Any:
+        source = self.find_db_from_id(db_kwargs["source_db_instance_identifier"])
+        subnet_group = db_kwargs.pop("db_subnet_group_name", None)
+        replica = original(self, db_kwargs)
+        shared = vars(source)
+        for name, value in list(vars(replica).items()):
+            if isinstance(value, list | dict | set) and shared.get(name) is value:
+                setattr(replica, name, copy.copy(value))
+        replica.enabled_cloudwatch_logs_exports = list(
+            db_kwargs.get("enable_cloudwatch_logs_exports") or []
+        )
+        replica.__dict__.pop(_SOURCE_REPLICATIONS_ATTR, None)
+        replica.__dict__.pop("master_user_secret", None)
+        replica.manage_master_user_password = False
+        if subnet_group is not None:
+            replica.db_subnet_group_name = subnet_group  # resolved in the replica's region now
+        return replica
+
+    return create_db_instance_read_replica
+
+
+def _remove_replica(_original: Any) -> Any:
+    def remove_replica(self: Any, replica: Any) -> None:
+        for reference in (replica.db_instance_identifier, replica.db_instance_arn):
+            if reference in self.replicas:
+                self.replicas.remove(reference)
+
+    return remove_replica
+
+
+def _install_rds_replicas() -> None:
+    from moto.rds.models import DBInstance, RDSBackend
+
+    _patch(RDSBackend, "create_db_instance_read_replica", "own-instance", _replica_of_its_own)
+    _patch(DBInstance, "remove_replica", "by-arn-too", _remove_replica)
+
+
+# --- RDS: no replica of a source whose master password Secrets Manager manages ------------------
+# AWS refuses CreateDBInstanceReadReplica when the source has ManageMasterUserPassword, for every
+# engine but SQL Server (RDS User Guide, "Password management with Amazon RDS and AWS Secrets
+# Manager", limitations); moto creates the replica.
+
+
+def _refuse_managed_password_source(original: Any) -> Any:
+    def create_db_instance_read_replica(self: Any, db_kwargs: dict[str, Any]) -> Any:
+        source = self.find_db_from_id(db_kwargs["source_db_instance_identifier"])
+        engine = str(getattr(source, "engine", ""))
+        if getattr(source, "manage_master_user_password", False) and not engine.startswith(
+            "sqlserver"
+        ):
+            raise _rds_error(
+                "InvalidParameterValue",
+                f"Creating read replicas for source instance with engine {engine} where "
+                "ManageMasterUserPassword is enabled is not supported.",
+            )
+        return original(self, db_kwargs)
+
+    return create_db_instance_read_replica
+
+
+def _install_rds_managed_password_replicas() -> None:
+    from moto.rds.models import RDSBackend
+
+    _patch(
+        RDSBackend,
+        "create_db_instance_read_replica",
+        "refuse-managed-password-source",
+        _refuse_managed_password_source,
+    )
+
+
+# The RDS corrections, in the order they are applied (later ones wrap earlier ones).
+RDS_CORRECTIONS: tuple[Callable[[], None], ...] = (
+    _install_rds_monitoring,
+    _install_rds_subnet_group_modify,
+    _install_rds_reset_parameter_group,
+    _install_rds_replicas,
+    _install_rds_managed_password_replicas,
+)
+
+
 def install_extensions() -> None:
-    """Patch moto's RDS and KMS classes with the behaviour moto 5.2 lacks.
+    """Patch moto's RDS and KMS classes with the behaviour moto 5.2 lacks (RDS_CORRECTIONS too).
 
     Idempotent and thread-safe; affects every moto backend in this process (server or
     ``mock_aws``).
@@ -454,6 +765,8 @@ def install_extensions() -> None:
             setattr(RDSResponse, name, function)
         setattr(KmsResponse, "enable_key_rotation", _kms_enable_key_rotation)  # noqa: B010
         setattr(KmsResponse, "get_key_rotation_status", _kms_get_key_rotation_status)  # noqa: B010
+        for correct in RDS_CORRECTIONS:
+            correct()
         setattr(RDSBackend, _INSTALLED_MARK, True)
 
 
