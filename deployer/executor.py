@@ -298,8 +298,8 @@ class Executor:
             state.record(node.address, record)
             action = verb
         else:
-            live = change.live or {}
-            diffs = diff_attributes(desired, live, driver.write_only)
+            live = change.live or {}  # with the state-only attributes (planner)
+            diffs = diff_attributes(desired, live)
             resource_id = entry["id"]
             if not diffs:
                 self.values.set(node.key, {**desired, **live})

@@ -48,6 +48,14 @@ class Json:
     value: Any
 
 
+@dataclass(frozen=True)
+class JsonDecode:
+    """A field of a JSON document another node holds: `jsondecode(ref)["password"]` in HCL."""
+
+    source: Ref
+    path: tuple[str | int, ...]
+
+
 class Unknown:
     """A value known only after apply (its source is yet to be created or replaced)."""
 
@@ -164,6 +172,8 @@ def iter_refs(value: Any) -> Iterator[Ref]:
                 yield part
     elif isinstance(value, Json):
         yield from iter_refs(value.value)
+    elif isinstance(value, JsonDecode):
+        yield value.source
     elif isinstance(value, dict):
         for item in value.values():
             yield from iter_refs(item)
@@ -181,6 +191,14 @@ def resolve(value: Any, lookup: Callable[[Ref], Any]) -> Any:
         if any(p is UNKNOWN for p in parts):
             return UNKNOWN
         return "".join(str(p) for p in parts)
+    if isinstance(value, JsonDecode):
+        document = lookup(value.source)
+        if document is UNKNOWN:
+            return UNKNOWN
+        field: Any = json.loads(document)
+        for step in value.path:
+            field = field[step]
+        return field
     if isinstance(value, Json):
         doc = resolve(value.value, lookup)
         return UNKNOWN if contains_unknown(doc) else json.dumps(doc, sort_keys=True)

@@ -195,7 +195,9 @@ def plan_changes(
             change.reason = "the resource was deleted outside the deployer"
             change.diffs = {k: (None, v) for k, v in desired.items() if v is not None}
         else:
-            diffs = diff_attributes(desired, live, driver.write_only)
+            live = with_state_only(live, entry, driver)
+            change.live = live
+            diffs = diff_attributes(desired, live)
             forces = sorted(k for k in diffs if k in driver.force_new)
             change.diffs = diffs
             if forces:
@@ -228,6 +230,16 @@ def plan_changes(
                 reason="no longer in the spec",
             )
     return Plan(changes, workspaces)
+
+
+def with_state_only(
+    live: dict[str, Any], entry: dict[str, Any], driver: Resource
+) -> dict[str, Any]:
+    """The live read plus what AWS cannot report, as last applied (Terraform keeps those in
+    state): so that changing, say, `password_wo_version` is a change while a fresh read alone
+    would never show it."""
+    applied = entry.get("applied") or {}
+    return {**{k: applied[k] for k in driver.write_only if k in applied}, **live}
 
 
 def _plan_data_source(

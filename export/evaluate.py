@@ -38,6 +38,14 @@ class Encoded:
     value: Any
 
 
+@dataclass(frozen=True)
+class Decoded:
+    """`jsondecode(reference)[...]`: a field of a document another block holds."""
+
+    source: Reference
+    path: tuple[Any, ...] = ()
+
+
 @dataclass
 class Scope:
     workspace: str
@@ -267,6 +275,8 @@ def _attribute(value: Any, name: str) -> Any:
 
 
 def _index(value: Any, index: Any) -> Any:
+    if isinstance(value, Decoded):
+        return Decoded(value.source, (*value.path, index))
     if isinstance(value, Reference):
         return Reference(value.address, f"{value.attribute}[{index}]")
     if isinstance(value, _Address):
@@ -286,6 +296,9 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "jsonencode": lambda value: Encoded(value) if _has_reference(value) else json.dumps(value),
     "one": _one,
     "tolist": lambda value: value,
+    "jsondecode": lambda value: (
+        Decoded(value) if isinstance(value, Reference) else json.loads(value)
+    ),
 }
 
 

@@ -12,6 +12,7 @@ sources that look the primary resource up, since Terraform workspaces share no s
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import sys
 import types
@@ -22,7 +23,7 @@ from typing import Any
 
 from deployer.aws import DeployerError
 from deployer.graph import Graph
-from deployer.model import WORKSPACES, Interp, Json, Node, Output, Ref
+from deployer.model import WORKSPACES, Interp, Json, JsonDecode, Node, Output, Ref
 from deployer.resource import resource_driver
 from deployer.schema import block_schema
 from deployer.spec import Spec
@@ -125,6 +126,9 @@ class Exporter:
             )
         if isinstance(value, Json):
             return Call("jsonencode", (self.expr(value.value, side),))
+        if isinstance(value, JsonDecode):
+            path = "".join(f"[{json.dumps(step)}]" for step in value.path)
+            return Raw(f"jsondecode({self.reference(value.source, side)}){path}")
         if isinstance(value, dict):
             return {k: self.expr(v, side) for k, v in value.items()}
         if isinstance(value, list | tuple):
@@ -141,6 +145,10 @@ class Exporter:
         """The variable a value came from, when exactly one spec input has that value."""
         if isinstance(value, str) and value == side.workspace:
             return Raw("terraform.workspace")
+        if value == self.spec.project:
+            return Raw("var.project")
+        if value == self.spec.environment_suffix:
+            return Raw("var.environment_suffix")
         matches = self.spec_inputs[side.workspace].get(_value_key(value), [])
         return Raw(matches[0]) if len(matches) == 1 else None
 
@@ -469,13 +477,15 @@ def provider_blocks() -> list[BodyItem]:
             "terraform",
             (),
             [
-                Attribute("required_version", ">= 1.6.0"),
+                # Write-only arguments (password_wo) and ephemeral resources need 1.11.
+                Attribute("required_version", ">= 1.11.0"),
                 Block(
                     "required_providers",
                     (),
                     [
                         Attribute("aws", {"source": "hashicorp/aws", "version": "~> 6.0"}),
                         Attribute("archive", {"source": "hashicorp/archive", "version": "~> 2.4"}),
+                        Attribute("random", {"source": "hashicorp/random", "version": "~> 3.7"}),
                     ],
                 ),
             ],

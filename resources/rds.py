@@ -50,7 +50,7 @@ from deployer.aws import (
 )
 from deployer.diff import equivalent
 from deployer.graph import ADDRESS_TAG
-from deployer.model import Node, Output, Ref
+from deployer.model import JsonDecode, Node, Output, Ref
 from deployer.resource import Context, Resource, blueprint, resource
 from deployer.spec import Spec
 from resources.ec2 import private_subnet_refs, security_group_ref
@@ -254,7 +254,7 @@ def _primary_instance(spec: Spec) -> Node:
             "db_name": spec.rds.database_name,
             "username": spec.rds.master_username,
             # From the Secrets Manager secret, at apply time only (see the module's docstring).
-            "password_wo": db_master_credentials_ref("secret_string"),
+            "password_wo": JsonDecode(db_master_credentials_ref("secret_string"), ("password",)),
             "password_wo_version": DB_MASTER_SECRET_VERSION_NUMBER,
             "iam_database_authentication_enabled": True,
             "backup_retention_period": spec.rds.backup_retention_days,

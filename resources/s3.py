@@ -399,7 +399,7 @@ class BucketSetting(Resource):
     """
 
     taggable = False
-    force_new = frozenset({"bucket", "region", "expected_bucket_owner"})
+    force_new = frozenset({"bucket", "region"})
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         bucket = str(desired["bucket"])
@@ -467,6 +467,7 @@ class BucketVersioning(BucketSetting):
     """
 
     type = "aws_s3_bucket_versioning"
+    force_new = frozenset({"bucket", "region", "expected_bucket_owner"})
     # The MFA device's serial and current code: only good for one request.
     write_only = frozenset({"mfa"})
 
@@ -526,6 +527,7 @@ class BucketEncryption(BucketSetting):
     """Default encryption. Deleting it makes AWS fall back to SSE-S3 (it never reads as none)."""
 
     type = "aws_s3_bucket_server_side_encryption_configuration"
+    force_new = frozenset({"bucket", "region", "expected_bucket_owner"})
 
     def put(self, s3: Any, bucket: str, desired: dict[str, Any]) -> None:
         rules = [_encryption_rule_to_api(rule) for rule in desired["rule"]]
@@ -594,6 +596,7 @@ class BucketPolicy(BucketSetting):
 @resource
 class BucketLifecycle(BucketSetting):
     type = "aws_s3_bucket_lifecycle_configuration"
+    force_new = frozenset({"bucket", "region", "expected_bucket_owner"})
 
     def put(self, s3: Any, bucket: str, desired: dict[str, Any]) -> None:
         rules = [_lifecycle_rule_to_api(rule) for rule in desired["rule"]]

@@ -13,6 +13,8 @@ from deployer.schema import block_schema, resource_schema, validate_attributes
 def test_every_node_uses_only_schema_attributes(spec: Any) -> None:
     problems: list[str] = []
     for node in build_graph(spec).nodes():
+        if not node.type.startswith("aws_") or node.ephemeral:
+            continue  # other providers' types; ephemeral schemas are not in the vendored file
         for problem in validate_attributes(node.type, node.attributes, data=node.data):
             problems.append(f"{node.key}: {problem}")
     assert problems == []

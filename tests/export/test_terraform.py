@@ -12,11 +12,11 @@ import pytest
 
 from deployer.cli import main
 from deployer.graph import build_graph
-from deployer.model import WORKSPACES, Interp, Json, Ref
+from deployer.model import WORKSPACES, Interp, Json, JsonDecode, Ref
 from deployer.resource import resource_driver
 from deployer.schema import block_schema, validate_attributes
 from deployer.spec import load_spec
-from export.evaluate import Encoded, Joined, Reference, Scope, evaluate
+from export.evaluate import Decoded, Encoded, Joined, Reference, Scope, evaluate
 from export.terraform import FILES, export_files
 
 hcl2 = pytest.importorskip("hcl2")
@@ -186,6 +186,8 @@ def expected(value: Any, workspace: str, lookups: dict[tuple[str, str], str]) ->
         return (
             Joined(tuple(parts)) if any(isinstance(p, Reference) for p in parts) else "".join(parts)
         )
+    if isinstance(value, JsonDecode):
+        return Decoded(expected(value.source, workspace, lookups), value.path)
     if isinstance(value, Json):
         inner = expected(value.value, workspace, lookups)
         return Encoded(inner) if references_in(inner) else inner

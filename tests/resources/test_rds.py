@@ -474,11 +474,6 @@ def test_password_wo_version_change_sends_the_new_password() -> None:
     assert modify_parameters(desired, {"instance_class": "db.t3.medium"}) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: `*_wo_version` attributes are not yet compared with the last applied value "
-    "(AWS cannot report them); remove this mark when the planner does",
-)
 def test_raising_the_password_versions_rotates_the_password(
     deployment: Any, client_for: Any
 ) -> None:
