@@ -32,6 +32,7 @@ from deployer.faults import from_environment
 from deployer.graph import Graph, build_graph
 from deployer.model import WORKSPACES, Ref, attribute_value, resolve, split_key
 from deployer.planner import Action, Change, Plan, plan_changes, plan_to_json, render_plan
+from deployer.resource import resource_driver
 from deployer.spec import Spec, load_spec
 from deployer.state import State, force_unlock, workspace_lock
 
@@ -118,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     region_arg(p)
     p.add_argument("--auto-approve", action="store_true")
     p.add_argument("--parallelism", type=_positive_int, default=10)
+    p.add_argument(
+        "--allow-replace",
+        action="store_true",
+        help="allow replacing resources that hold data (database, tables, buckets, keys)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_apply)
 
@@ -125,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
     region_arg(p)
     p.add_argument("--auto-approve", action="store_true")
     p.add_argument("--parallelism", type=_positive_int, default=10)
+    p.add_argument(
+        "--force", action="store_true", help="empty buckets (every object version) to delete them"
+    )
+    p.add_argument(
+        "--disable-deletion-protection",
+        action="store_true",
+        help="switch deletion protection off (database, tables) to delete them",
+    )
     p.set_defaults(handler=cmd_destroy)
 
     p = sub.add_parser("output", help="show the outputs of applied workspaces")
@@ -287,15 +301,17 @@ def cmd_apply(args: argparse.Namespace) -> int:
         )
         if not args.json:
             print(render_plan(plan), file=log)
+        refuse_data_loss(plan, args.allow_replace)
+        executor = Executor(
+            graph, states, clients, parallelism=args.parallelism, emit=Progress(log)
+        )
+        refuse_blocked_deletes(executor, plan)
         if not plan.has_changes:
             result = ApplyResult()
         else:
             if not args.auto_approve and not confirm("Do you want to perform these actions?"):
                 print("Apply cancelled.", file=sys.stderr)
                 return 1
-            executor = Executor(
-                graph, states, clients, parallelism=args.parallelism, emit=Progress(log)
-            )
             result = executor.apply(plan)
     summary = _summary(plan, result)
     calls = clients.counter
@@ -339,6 +355,35 @@ def cmd_apply(args: argparse.Namespace) -> int:
             file=log,
         )
     return 0
+
+
+def refuse_data_loss(plan: Plan, allowed: bool) -> None:
+    """Replacing a database or a table deletes its data: only when asked for explicitly."""
+    risky = [
+        c
+        for c in plan.actionable()
+        if c.action == Action.REPLACE and resource_driver(c.type).replace_needs_consent
+    ]
+    if risky and not allowed:
+        lines = [f"  {c.address} ({c.workspace}): {', '.join(c.forces)} changed" for c in risky]
+        raise DeployerError(
+            "this plan replaces resources that hold data, which deletes the data:\n"
+            + "\n".join(lines)
+            + "\nrerun with --allow-replace if that is intended (nothing was changed)"
+        )
+
+
+def refuse_blocked_deletes(executor: Executor, plan: Plan) -> None:
+    """Ask every resource to be deleted first, so that a refusal changes nothing."""
+    blockers = executor.delete_blockers(plan)
+    if blockers:
+        lines = [
+            f"  {split_key(k)[1]} ({split_key(k)[0]}): {why}" for k, why in sorted(blockers.items())
+        ]
+        raise DeployerError(
+            "some resources cannot be deleted as things stand (nothing was changed):\n"
+            + "\n".join(lines)
+        )
 
 
 def _summary(plan: Plan, result: ApplyResult) -> dict[str, int]:
@@ -387,18 +432,23 @@ def cmd_destroy(args: argparse.Namespace) -> int:
         for change in sorted(plan.actionable(), key=lambda c: c.key):
             print(f"  - {change.address} ({change.workspace})")
         print(f"\nPlan: 0 to add, 0 to change, {len(plan.actionable())} to destroy.")
-        if not args.auto_approve and not confirm(
-            "Do you really want to destroy all these resources? There is no undo."
-        ):
-            print("Destroy cancelled.", file=sys.stderr)
-            return 1
         executor = Executor(
             graph,
             states,
             session.clients(),
             parallelism=args.parallelism,
             emit=Progress(sys.stdout),
+            options={
+                "force": args.force,
+                "disable_deletion_protection": args.disable_deletion_protection,
+            },
         )
+        refuse_blocked_deletes(executor, plan)
+        if not args.auto_approve and not confirm(
+            "Do you really want to destroy all these resources? There is no undo."
+        ):
+            print("Destroy cancelled.", file=sys.stderr)
+            return 1
         result = executor.apply(plan)
     if not result.ok:
         for key, error in sorted(result.failures.items()):

@@ -146,6 +146,7 @@ class Executor:
         *,
         parallelism: int = 10,
         emit: Callable[[Event], None] = lambda event: None,
+        options: dict[str, Any] | None = None,
     ) -> None:
         self.graph = graph
         self.states = states
@@ -153,6 +154,7 @@ class Executor:
         self.parallelism = parallelism
         self.emit = emit
         self.values = Values(states)
+        self.options = dict(options or {})
 
     def apply(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
@@ -184,6 +186,26 @@ class Executor:
         result.elapsed = time.monotonic() - started
         return result
 
+    def delete_blockers(self, plan: Plan) -> dict[str, str]:
+        """Every resource the plan would delete that refuses to go, with its reason."""
+        blockers: dict[str, str] = {}
+        for change in plan.changes.values():
+            if change.action not in (Action.DELETE, Action.REPLACE):
+                continue
+            workspace, address = split_key(change.key)
+            entry = self.states[workspace].get(address)
+            if not entry or entry.get("status") != "created":
+                continue
+            node = (
+                self.graph.node(change.key)
+                if change.key in self.graph
+                else node_from_entry(workspace, address, entry)
+            )
+            reason = resource_driver(entry["type"]).check_delete(self._context(node), entry["id"])
+            if reason:
+                blockers[change.key] = reason
+        return blockers
+
     def _deletion_order(self, keys: list[str]) -> dict[str, list[tuple[str, bool]]]:
         """A resource is deleted only after everything that depends on it."""
         wanted = set(keys)
@@ -197,7 +219,7 @@ class Executor:
         return waits
 
     def _context(self, node: Node) -> Context:
-        return context_for(self.clients, self.graph.spec.region, node)
+        return context_for(self.clients, self.graph.spec.region, node, self.options)
 
     def _remove(self, change: Change, result: ApplyResult) -> None:
         workspace, address = split_key(change.key)
@@ -216,6 +238,9 @@ class Executor:
         if entry.get("status") != "created":
             resource_id = driver.find(ctx, entry.get("applied") or {})
         if resource_id is not None:
+            blocker = driver.check_delete(ctx, resource_id)
+            if blocker:
+                raise ApplyError(f"{change.key}: {blocker}")
             self.emit({"event": "start", "key": change.key, "action": "delete"})
             began = time.monotonic()
             try:

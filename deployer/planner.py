@@ -86,14 +86,19 @@ class Plan:
         return bool(self.actionable())
 
 
-def context_for(clients: Clients, spec_region: Callable[[str], str], node: Node) -> Context:
+def context_for(
+    clients: Clients,
+    spec_region: Callable[[str], str],
+    node: Node,
+    options: dict[str, Any] | None = None,
+) -> Context:
     driver = driver_for(node)
     region = node.attributes.get("region") or spec_region(node.workspace)
     if getattr(driver, "global_service", False):
         region = GLOBAL_REGION
     if isinstance(region, Ref):
         raise PlanError(f"{node.key}: region must be a literal")
-    return Context(clients, str(region), node)
+    return Context(clients, str(region), node, dict(options or {}))
 
 
 def node_from_entry(workspace: str, address: str, entry: dict[str, Any]) -> Node:

@@ -12,6 +12,8 @@ Contracts (after Terraform's provider and Pulumi's dynamic providers):
 - `find` looks for a resource an interrupted create may have made (by deterministic name or
   identity tags) so that it is adopted, never duplicated.
 - `wait_ready` returns when dependents that need readiness may proceed.
+- `check_delete` says, without changing anything, why a delete must not happen (a database
+  with deletion protection, a bucket holding data) unless the user allowed it (`ctx.options`).
 
 Drivers are stateless; the engine hands each call a `Context` with clients for its region.
 """
@@ -22,7 +24,7 @@ import functools
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from deployer.aws import Clients
@@ -42,6 +44,9 @@ class Context:
     clients: Clients
     region: str
     node: Node
+    # What the user allowed for this run: `force` (empty buckets before deleting them),
+    # `disable_deletion_protection`.
+    options: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self.clients(service, region or self.region)
@@ -64,6 +69,8 @@ class Resource:
     global_service: ClassVar[bool] = False
     # Attributes set at create time and not compared afterwards (write-only on AWS's side).
     write_only: ClassVar[frozenset[str]] = frozenset()
+    # Replacing it loses data (a database, a table): apply refuses unless `--allow-replace`.
+    replace_needs_consent: ClassVar[bool] = False
     # Read again once ready: some attributes (a database's endpoint) appear only then.
     refresh_after_ready: ClassVar[bool] = False
     # How the other workspace finds this resource in the Terraform export, where workspaces
@@ -88,6 +95,11 @@ class Resource:
         return None
 
     def wait_ready(self, ctx: Context, id: str) -> None:
+        return None
+
+    def check_delete(self, ctx: Context, id: str) -> str | None:
+        """Why this resource must not be deleted now (data, protection), or None. Read-only:
+        destroy asks every resource first, so that a refusal leaves everything in place."""
         return None
 
 

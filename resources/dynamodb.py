@@ -166,6 +166,7 @@ class Table(Resource):
     """`aws_dynamodb_table`: CreateTable plus the settings DynamoDB keeps behind other APIs."""
 
     type = "aws_dynamodb_table"
+    replace_needs_consent = True
     force_new = frozenset({"name", "hash_key", "range_key"})
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
@@ -240,13 +241,24 @@ class Table(Resource):
         if "tags" in changed:
             update_tags(ddb, live["arn"], desired.get("tags") or {}, live.get("tags"))
 
-    def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
-        """Switch deletion protection off, delete, and wait until the table is gone.
+    def check_delete(self, ctx: Context, id: str) -> str | None:
+        """Deletion protection holds unless the user switches it off for this destroy."""
+        if ctx.options.get("disable_deletion_protection"):
+            return None
+        table = describe_table(ctx.client("dynamodb"), id)
+        if table is not None and table.get("DeletionProtectionEnabled"):
+            return (
+                f"table {id} has deletion protection on: destroy with "
+                "--disable-deletion-protection to switch it off"
+            )
+        return None
 
-        Terraform refuses to delete a table whose deletion protection is on; issue 6 will add
-        that refusal here (with an explicit override). Until then the protection is switched
-        off first, since DeleteTable fails while it is on.
-        """
+    def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
+        """Switch deletion protection off (when allowed: `check_delete`), delete, and wait
+        until the table is gone."""
+        reason = self.check_delete(ctx, id)
+        if reason:
+            raise DeployerError(reason)
         ddb = ctx.client("dynamodb")
         table = describe_table(ddb, id)
         if table is None:

@@ -105,6 +105,7 @@ def kms_keys(spec: Spec, workspace: str) -> Iterator[Node]:
 @resource
 class Key(Resource):
     type = "aws_kms_key"
+    replace_needs_consent = True
     force_new = frozenset({"key_usage", "customer_master_key_spec", "multi_region"})
     # Only used when the key is scheduled for deletion; AWS does not report it.
     write_only = frozenset({"deletion_window_in_days"})

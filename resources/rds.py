@@ -602,6 +602,7 @@ class DbInstance(Resource):
     """The primary instance, or (with `replicate_source_db`) a cross-region read replica."""
 
     type = "aws_db_instance"
+    replace_needs_consent = True
     force_new = frozenset(
         {
             "identifier",
@@ -693,15 +694,26 @@ class DbInstance(Resource):
             )
         update_tags(rds, live["arn"], desired, live)
 
-    def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
-        """Switches deletion protection off first, then deletes and waits until the instance is
-        gone (a subnet group in use cannot go before it).
+    def check_delete(self, ctx: Context, id: str) -> str | None:
+        """Deletion protection holds unless the user switches it off for this destroy."""
+        if ctx.options.get("disable_deletion_protection"):
+            return None
+        db = describe_instance(ctx.client("rds"), id)
+        if db is not None and db.get("DeletionProtection"):
+            return (
+                f"database {id} has deletion protection on: destroy with "
+                "--disable-deletion-protection to switch it off (a final snapshot is kept)"
+            )
+        return None
 
-        Switching the protection off here means that destroying the stack removes a protected
-        database without asking: issue 6 makes the deployer refuse this unless the user asks
-        for it explicitly.
-        """
+    def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
+        """Switches deletion protection off (when allowed: `check_delete`), then deletes with a
+        final snapshot and waits until the instance is gone (a subnet group in use cannot go
+        before it)."""
         rds = ctx.client("rds")
+        reason = self.check_delete(ctx, id)
+        if reason:
+            raise DeployerError(reason)
         db = describe_instance(rds, id)
         if db is None:
             return

@@ -120,9 +120,7 @@ def lifecycle_rule(spec: Spec) -> dict[str, Any]:
         "id": LIFECYCLE_RULE_ID,
         "status": "Enabled",
         "filter": [{"prefix": ""}],
-        "transition": [
-            {"days": lifecycle.transition_to_ia_days, "storage_class": "STANDARD_IA"}
-        ],
+        "transition": [{"days": lifecycle.transition_to_ia_days, "storage_class": "STANDARD_IA"}],
         "noncurrent_version_expiration": [
             {"noncurrent_days": lifecycle.noncurrent_version_expiration_days}
         ],
@@ -179,23 +177,26 @@ def payments_bucket(spec: Spec, workspace: str) -> Iterator[Node | Output]:
     bucket = bucket_id_ref()
 
     def setting(tf_type: str, attributes: dict[str, Any], *after: Ref) -> Node:
-        return Node(tf_type, "payments", workspace, {"bucket": bucket, **attributes},
-                    depends_on=after)
+        return Node(
+            tf_type, "payments", workspace, {"bucket": bucket, **attributes}, depends_on=after
+        )
 
     yield Node(
         "aws_s3_bucket",
         "payments",
         workspace,
-        {"bucket": name, "force_destroy": False, "object_lock_enabled": False,
-         "tags": {"Name": name}},
+        {
+            "bucket": name,
+            "force_destroy": False,
+            "object_lock_enabled": False,
+            "tags": {"Name": name},
+        },
     )
     yield setting(
         "aws_s3_bucket_ownership_controls",
         {"rule": [{"object_ownership": "BucketOwnerEnforced"}]},
     )
-    yield setting(
-        "aws_s3_bucket_versioning", {"versioning_configuration": [{"status": "Enabled"}]}
-    )
+    yield setting("aws_s3_bucket_versioning", {"versioning_configuration": [{"status": "Enabled"}]})
     yield setting(
         "aws_s3_bucket_server_side_encryption_configuration",
         {
@@ -239,11 +240,29 @@ def payments_bucket(spec: Spec, workspace: str) -> Iterator[Node | Output]:
 # ---------------------------------------------------------------------------------------------
 
 
+def empty_bucket(s3: Any, bucket: str) -> int:
+    """Delete every object version and delete marker (1,000 per call, S3's limit)."""
+    deleted = 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        keys = [
+            {"Key": item["Key"], "VersionId": item["VersionId"]}
+            for kind in ("Versions", "DeleteMarkers")
+            for item in page.get(kind, [])
+        ]
+        for start in range(0, len(keys), 1000):
+            s3.delete_objects(
+                Bucket=bucket, Delete={"Objects": keys[start : start + 1000], "Quiet": True}
+            )
+        deleted += len(keys)
+    return deleted
+
+
 @resource
 class Bucket(Resource):
     type = "aws_s3_bucket"
     lookup_by = {"bucket": "bucket"}
     force_new = frozenset({"bucket", "bucket_prefix", "object_lock_enabled"})
+    replace_needs_consent = True
     # Terraform-side switches, not properties of the bucket: read when deleting.
     write_only = frozenset({"force_destroy"})
 
@@ -276,9 +295,9 @@ class Bucket(Resource):
         tags: dict[str, str] = desired.get("tags") or {}
         try:
             if tags:
-                _write(lambda: s3.put_bucket_tagging(
-                    Bucket=name, Tagging={"TagSet": tag_list(tags)}
-                ))
+                _write(
+                    lambda: s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tag_list(tags)})
+                )
         except Exception:
             # A failed create leaves nothing behind: the bucket is new and empty.
             with contextlib.suppress(ClientError):
@@ -307,9 +326,7 @@ class Bucket(Resource):
             "tags": user_tags(_bucket_tags(s3, id)),
         }
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         s3 = ctx.client("s3")
         tags: dict[str, str] = desired.get("tags") or {}
         to_set, to_remove = tag_changes(tags, live.get("tags"))
@@ -321,26 +338,35 @@ class Bucket(Resource):
         else:
             s3.delete_bucket_tagging(Bucket=id)
 
-    def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
-        """Refuse to delete data: a bucket with objects (or old versions) stays."""
-        s3 = ctx.client("s3")
+    def check_delete(self, ctx: Context, id: str) -> str | None:
+        """A bucket holding objects (or old versions) goes only with --force / force_destroy."""
+        if ctx.options.get("force") or ctx.node.attributes.get("force_destroy"):
+            return None
         try:
-            listing = s3.list_object_versions(Bucket=id, MaxKeys=1)
+            listing = ctx.client("s3").list_object_versions(Bucket=id, MaxKeys=1)
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        if listing.get("Versions") or listing.get("DeleteMarkers"):
+            return (
+                f"bucket {id} holds objects or object versions: empty it, or destroy with "
+                "--force to delete every version with it"
+            )
+        return None
+
+    def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
+        """Refuse to delete data unless allowed; when allowed, delete every version first."""
+        s3 = ctx.client("s3")
+        reason = self.check_delete(ctx, id)
+        if reason:
+            raise DeployerError(reason)
+        try:
+            empty_bucket(s3, id)
         except ClientError as exc:
             if is_not_found(exc):
                 return
             raise
-        if listing.get("Versions") or listing.get("DeleteMarkers"):
-            if ctx.node.attributes.get("force_destroy"):
-                raise DeployerError(
-                    f"S3 bucket {id} is not empty and force_destroy is set, but emptying a "
-                    "versioned bucket is not implemented yet: delete its object versions and "
-                    "delete markers first"
-                )
-            raise DeployerError(
-                f"S3 bucket {id} is not empty (it holds objects or object versions) and "
-                "force_destroy is false: empty it first, or set force_destroy"
-            )
         try:
             _write(lambda: s3.delete_bucket(Bucket=id), retry_missing=False)
         except ClientError as exc:
@@ -369,8 +395,12 @@ class Bucket(Resource):
                 raise
             return True
 
-        poll(visible, what=f"S3 bucket {id} to be visible", timeout=BUCKET_PROPAGATION_TIMEOUT,
-             delay=2.0)
+        poll(
+            visible,
+            what=f"S3 bucket {id} to be visible",
+            timeout=BUCKET_PROPAGATION_TIMEOUT,
+            delay=2.0,
+        )
 
     @staticmethod
     def _adoptable(ctx: Context, desired: dict[str, Any], *, untagged: bool) -> bool:
@@ -417,9 +447,7 @@ class BucketSetting(Resource):
             return None
         return {"id": id, "bucket": id, "region": ctx.region, **live}
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         self.put(ctx.client("s3"), id, desired)
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
@@ -446,9 +474,11 @@ class BucketOwnershipControls(BucketSetting):
 
     def put(self, s3: Any, bucket: str, desired: dict[str, Any]) -> None:
         rules = [{"ObjectOwnership": rule["object_ownership"]} for rule in desired["rule"]]
-        _write(lambda: s3.put_bucket_ownership_controls(
-            Bucket=bucket, OwnershipControls={"Rules": rules}
-        ))
+        _write(
+            lambda: s3.put_bucket_ownership_controls(
+                Bucket=bucket, OwnershipControls={"Rules": rules}
+            )
+        )
 
     def get(self, s3: Any, bucket: str) -> dict[str, Any] | None:
         rules = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
@@ -492,12 +522,13 @@ class BucketVersioning(BucketSetting):
         config = desired["versioning_configuration"][0]
         request = _compact({"Status": status, "MFADelete": config.get("mfa_delete")})
         mfa = {"MFA": desired["mfa"]} if desired.get("mfa") else {}
-        _write(lambda: s3.put_bucket_versioning(
-            Bucket=bucket, VersioningConfiguration=request, **mfa
-        ))
+        _write(
+            lambda: s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration=request, **mfa)
+        )
         poll(
-            lambda: True if s3.get_bucket_versioning(Bucket=bucket).get("Status") == status
-            else None,
+            lambda: (
+                True if s3.get_bucket_versioning(Bucket=bucket).get("Status") == status else None
+            ),
             what=f"S3 bucket {bucket} to report versioning {status}",
             timeout=SETTING_STABLE_TIMEOUT,
             delay=2.0,
@@ -517,9 +548,12 @@ class BucketVersioning(BucketSetting):
 
     def remove(self, s3: Any, bucket: str) -> None:
         if s3.get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled":
-            _write(lambda: s3.put_bucket_versioning(
-                Bucket=bucket, VersioningConfiguration={"Status": "Suspended"}
-            ), retry_missing=False)
+            _write(
+                lambda: s3.put_bucket_versioning(
+                    Bucket=bucket, VersioningConfiguration={"Status": "Suspended"}
+                ),
+                retry_missing=False,
+            )
 
 
 @resource
@@ -531,9 +565,11 @@ class BucketEncryption(BucketSetting):
 
     def put(self, s3: Any, bucket: str, desired: dict[str, Any]) -> None:
         rules = [_encryption_rule_to_api(rule) for rule in desired["rule"]]
-        _write(lambda: s3.put_bucket_encryption(
-            Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": rules}
-        ))
+        _write(
+            lambda: s3.put_bucket_encryption(
+                Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": rules}
+            )
+        )
 
     def get(self, s3: Any, bucket: str) -> dict[str, Any] | None:
         config = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
@@ -560,9 +596,9 @@ class BucketPublicAccessBlock(BucketSetting):
 
     def put(self, s3: Any, bucket: str, desired: dict[str, Any]) -> None:
         config = {api: bool(desired.get(name)) for name, api in PUBLIC_ACCESS_SETTINGS.items()}
-        _write(lambda: s3.put_public_access_block(
-            Bucket=bucket, PublicAccessBlockConfiguration=config
-        ))
+        _write(
+            lambda: s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=config)
+        )
 
     def get(self, s3: Any, bucket: str) -> dict[str, Any] | None:
         config = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
@@ -583,8 +619,10 @@ class BucketPolicy(BucketSetting):
 
     def put(self, s3: Any, bucket: str, desired: dict[str, Any]) -> None:
         # A policy naming a role a few seconds old is "MalformedPolicy: Invalid principal".
-        _write(lambda: s3.put_bucket_policy(Bucket=bucket, Policy=desired["policy"]),
-               also=_principal_not_yet_visible)
+        _write(
+            lambda: s3.put_bucket_policy(Bucket=bucket, Policy=desired["policy"]),
+            also=_principal_not_yet_visible,
+        )
 
     def get(self, s3: Any, bucket: str) -> dict[str, Any] | None:
         return {"policy": s3.get_bucket_policy(Bucket=bucket)["Policy"]}
@@ -601,12 +639,17 @@ class BucketLifecycle(BucketSetting):
     def put(self, s3: Any, bucket: str, desired: dict[str, Any]) -> None:
         rules = [_lifecycle_rule_to_api(rule) for rule in desired["rule"]]
         extra = _compact(
-            {"TransitionDefaultMinimumObjectSize":
-             desired.get("transition_default_minimum_object_size")}
+            {
+                "TransitionDefaultMinimumObjectSize": desired.get(
+                    "transition_default_minimum_object_size"
+                )
+            }
         )
-        _write(lambda: s3.put_bucket_lifecycle_configuration(
-            Bucket=bucket, LifecycleConfiguration={"Rules": rules}, **extra
-        ))
+        _write(
+            lambda: s3.put_bucket_lifecycle_configuration(
+                Bucket=bucket, LifecycleConfiguration={"Rules": rules}, **extra
+            )
+        )
 
         def rules_in_effect() -> bool | None:
             try:
@@ -617,16 +660,21 @@ class BucketLifecycle(BucketSetting):
                 raise
             return True if live and equivalent(desired["rule"], live["rule"]) else None
 
-        poll(rules_in_effect, what=f"S3 bucket {bucket}'s lifecycle rules to take effect",
-             timeout=SETTING_STABLE_TIMEOUT, delay=2.0)
+        poll(
+            rules_in_effect,
+            what=f"S3 bucket {bucket}'s lifecycle rules to take effect",
+            timeout=SETTING_STABLE_TIMEOUT,
+            delay=2.0,
+        )
 
     def get(self, s3: Any, bucket: str) -> dict[str, Any] | None:
         live = s3.get_bucket_lifecycle_configuration(Bucket=bucket)
         return _compact(
             {
                 "rule": [_lifecycle_rule_from_api(rule) for rule in live.get("Rules", [])],
-                "transition_default_minimum_object_size":
-                    live.get("TransitionDefaultMinimumObjectSize"),
+                "transition_default_minimum_object_size": live.get(
+                    "TransitionDefaultMinimumObjectSize"
+                ),
             }
         )
 
@@ -705,9 +753,7 @@ def _write(
     """A bucket write, retried through S3's transient conflicts (botocore does not retry them)."""
 
     def retryable(exc: BaseException) -> bool:
-        return _transient_write_error(exc, retry_missing=retry_missing) or bool(
-            also and also(exc)
-        )
+        return _transient_write_error(exc, retry_missing=retry_missing) or bool(also and also(exc))
 
     return retry_while(call, retryable=retryable, timeout=BUCKET_PROPAGATION_TIMEOUT)
 
@@ -781,9 +827,13 @@ def _encryption_rule_to_api(rule: dict[str, Any]) -> dict[str, Any]:
     return _compact(
         {
             "ApplyServerSideEncryptionByDefault": _compact(
-                {"SSEAlgorithm": default["sse_algorithm"],
-                 "KMSMasterKeyID": default.get("kms_master_key_id") or None}
-            ) if default else None,
+                {
+                    "SSEAlgorithm": default["sse_algorithm"],
+                    "KMSMasterKeyID": default.get("kms_master_key_id") or None,
+                }
+            )
+            if default
+            else None,
             "BucketKeyEnabled": rule.get("bucket_key_enabled"),
             "BlockedEncryptionTypes": (
                 {"EncryptionType": list(blocked)} if blocked is not None else None
@@ -797,9 +847,13 @@ def _encryption_rule_from_api(rule: dict[str, Any]) -> dict[str, Any]:
     return {
         "bucket_key_enabled": bool(rule.get("BucketKeyEnabled", False)),
         "apply_server_side_encryption_by_default": [
-            {"sse_algorithm": default["SSEAlgorithm"],
-             "kms_master_key_id": default.get("KMSMasterKeyID", "")}
-        ] if default else [],
+            {
+                "sse_algorithm": default["SSEAlgorithm"],
+                "kms_master_key_id": default.get("KMSMasterKeyID", ""),
+            }
+        ]
+        if default
+        else [],
         "blocked_encryption_types": list(
             rule.get("BlockedEncryptionTypes", {}).get("EncryptionType", [])
         ),
@@ -810,17 +864,23 @@ def _lifecycle_filter_to_api(block: dict[str, Any]) -> dict[str, Any]:
     """S3 takes exactly one predicate: a prefix, a tag, a size bound, or several under And."""
     both = _first(block.get("and"))
     if both is not None:
-        return {"And": _compact({
-            "Prefix": both.get("prefix"),
-            "Tags": _tags_to_api(both.get("tags")),
-            "ObjectSizeGreaterThan": both.get("object_size_greater_than"),
-            "ObjectSizeLessThan": both.get("object_size_less_than"),
-        })}
+        return {
+            "And": _compact(
+                {
+                    "Prefix": both.get("prefix"),
+                    "Tags": _tags_to_api(both.get("tags")),
+                    "ObjectSizeGreaterThan": both.get("object_size_greater_than"),
+                    "ObjectSizeLessThan": both.get("object_size_less_than"),
+                }
+            )
+        }
     tag = _first(block.get("tag"))
     if tag is not None:
         return {"Tag": {"Key": tag["key"], "Value": tag["value"]}}
-    for name, member in (("object_size_greater_than", "ObjectSizeGreaterThan"),
-                         ("object_size_less_than", "ObjectSizeLessThan")):
+    for name, member in (
+        ("object_size_greater_than", "ObjectSizeGreaterThan"),
+        ("object_size_less_than", "ObjectSizeLessThan"),
+    ):
         if block.get(name) is not None:
             return {member: int(block[name])}
     return {"Prefix": block.get("prefix") or ""}
@@ -837,12 +897,16 @@ def _lifecycle_filter_from_api(member: dict[str, Any]) -> dict[str, Any]:
         block["tag"] = [{"key": member["Tag"]["Key"], "value": member["Tag"]["Value"]}]
     if "And" in member:
         both = member["And"]
-        block["and"] = [_compact({
-            "prefix": both.get("Prefix"),
-            "tags": tag_dict(both.get("Tags")) or None,
-            "object_size_greater_than": both.get("ObjectSizeGreaterThan"),
-            "object_size_less_than": both.get("ObjectSizeLessThan"),
-        })]
+        block["and"] = [
+            _compact(
+                {
+                    "prefix": both.get("Prefix"),
+                    "tags": tag_dict(both.get("Tags")) or None,
+                    "object_size_greater_than": both.get("ObjectSizeGreaterThan"),
+                    "object_size_less_than": both.get("ObjectSizeLessThan"),
+                }
+            )
+        ]
     return _compact(block)
 
 
@@ -851,76 +915,134 @@ def _lifecycle_rule_to_api(rule: dict[str, Any]) -> dict[str, Any]:
     expiration = _first(rule.get("expiration"))
     noncurrent_expiration = _first(rule.get("noncurrent_version_expiration"))
     abort = _first(rule.get("abort_incomplete_multipart_upload"))
-    return _compact({
-        "ID": rule["id"],
-        "Status": rule["status"],
-        "Filter": _lifecycle_filter_to_api(filter_block) if filter_block is not None else None,
-        "Prefix": rule.get("prefix") if filter_block is None else None,
-        "Expiration": _compact({
-            "Date": expiration.get("date"),
-            "Days": expiration.get("days"),
-            "ExpiredObjectDeleteMarker": expiration.get("expired_object_delete_marker"),
-        }) if expiration else None,
-        "Transitions": [
-            _compact({"Date": t.get("date"), "Days": t.get("days"),
-                      "StorageClass": t["storage_class"]})
-            for t in rule["transition"]
-        ] if rule.get("transition") else None,
-        "NoncurrentVersionExpiration": _compact({
-            "NoncurrentDays": noncurrent_expiration["noncurrent_days"],
-            "NewerNoncurrentVersions": noncurrent_expiration.get("newer_noncurrent_versions"),
-        }) if noncurrent_expiration else None,
-        "NoncurrentVersionTransitions": [
-            _compact({"NoncurrentDays": t["noncurrent_days"], "StorageClass": t["storage_class"],
-                      "NewerNoncurrentVersions": t.get("newer_noncurrent_versions")})
-            for t in rule["noncurrent_version_transition"]
-        ] if rule.get("noncurrent_version_transition") else None,
-        "AbortIncompleteMultipartUpload": (
-            {"DaysAfterInitiation": abort["days_after_initiation"]} if abort else None
-        ),
-    })
+    return _compact(
+        {
+            "ID": rule["id"],
+            "Status": rule["status"],
+            "Filter": _lifecycle_filter_to_api(filter_block) if filter_block is not None else None,
+            "Prefix": rule.get("prefix") if filter_block is None else None,
+            "Expiration": _compact(
+                {
+                    "Date": expiration.get("date"),
+                    "Days": expiration.get("days"),
+                    "ExpiredObjectDeleteMarker": expiration.get("expired_object_delete_marker"),
+                }
+            )
+            if expiration
+            else None,
+            "Transitions": [
+                _compact(
+                    {
+                        "Date": t.get("date"),
+                        "Days": t.get("days"),
+                        "StorageClass": t["storage_class"],
+                    }
+                )
+                for t in rule["transition"]
+            ]
+            if rule.get("transition")
+            else None,
+            "NoncurrentVersionExpiration": _compact(
+                {
+                    "NoncurrentDays": noncurrent_expiration["noncurrent_days"],
+                    "NewerNoncurrentVersions": noncurrent_expiration.get(
+                        "newer_noncurrent_versions"
+                    ),
+                }
+            )
+            if noncurrent_expiration
+            else None,
+            "NoncurrentVersionTransitions": [
+                _compact(
+                    {
+                        "NoncurrentDays": t["noncurrent_days"],
+                        "StorageClass": t["storage_class"],
+                        "NewerNoncurrentVersions": t.get("newer_noncurrent_versions"),
+                    }
+                )
+                for t in rule["noncurrent_version_transition"]
+            ]
+            if rule.get("noncurrent_version_transition")
+            else None,
+            "AbortIncompleteMultipartUpload": (
+                {"DaysAfterInitiation": abort["days_after_initiation"]} if abort else None
+            ),
+        }
+    )
 
 
 def _lifecycle_rule_from_api(rule: dict[str, Any]) -> dict[str, Any]:
     expiration = rule.get("Expiration")
     noncurrent_expiration = rule.get("NoncurrentVersionExpiration")
     abort = rule.get("AbortIncompleteMultipartUpload")
-    return _compact({
-        "id": rule.get("ID", ""),
-        "status": rule["Status"],
-        "prefix": rule.get("Prefix"),
-        "filter": [_lifecycle_filter_from_api(rule["Filter"])] if "Filter" in rule else None,
-        "expiration": [_compact({
-            "date": _date(expiration.get("Date")),
-            "days": expiration.get("Days"),
-            "expired_object_delete_marker": expiration.get("ExpiredObjectDeleteMarker"),
-        })] if expiration else None,
-        "transition": [
-            _compact({"date": _date(t.get("Date")), "days": t.get("Days"),
-                      "storage_class": t["StorageClass"]})
-            for t in rule["Transitions"]
-        ] if rule.get("Transitions") else None,
-        "noncurrent_version_expiration": [_compact({
-            "noncurrent_days": noncurrent_expiration.get("NoncurrentDays"),
-            "newer_noncurrent_versions": noncurrent_expiration.get("NewerNoncurrentVersions"),
-        })] if noncurrent_expiration else None,
-        "noncurrent_version_transition": [
-            _compact({"noncurrent_days": t.get("NoncurrentDays"),
-                      "storage_class": t["StorageClass"],
-                      "newer_noncurrent_versions": t.get("NewerNoncurrentVersions")})
-            for t in rule["NoncurrentVersionTransitions"]
-        ] if rule.get("NoncurrentVersionTransitions") else None,
-        "abort_incomplete_multipart_upload": [
-            {"days_after_initiation": abort["DaysAfterInitiation"]}
-        ] if abort else None,
-    })
+    return _compact(
+        {
+            "id": rule.get("ID", ""),
+            "status": rule["Status"],
+            "prefix": rule.get("Prefix"),
+            "filter": [_lifecycle_filter_from_api(rule["Filter"])] if "Filter" in rule else None,
+            "expiration": [
+                _compact(
+                    {
+                        "date": _date(expiration.get("Date")),
+                        "days": expiration.get("Days"),
+                        "expired_object_delete_marker": expiration.get("ExpiredObjectDeleteMarker"),
+                    }
+                )
+            ]
+            if expiration
+            else None,
+            "transition": [
+                _compact(
+                    {
+                        "date": _date(t.get("Date")),
+                        "days": t.get("Days"),
+                        "storage_class": t["StorageClass"],
+                    }
+                )
+                for t in rule["Transitions"]
+            ]
+            if rule.get("Transitions")
+            else None,
+            "noncurrent_version_expiration": [
+                _compact(
+                    {
+                        "noncurrent_days": noncurrent_expiration.get("NoncurrentDays"),
+                        "newer_noncurrent_versions": noncurrent_expiration.get(
+                            "NewerNoncurrentVersions"
+                        ),
+                    }
+                )
+            ]
+            if noncurrent_expiration
+            else None,
+            "noncurrent_version_transition": [
+                _compact(
+                    {
+                        "noncurrent_days": t.get("NoncurrentDays"),
+                        "storage_class": t["StorageClass"],
+                        "newer_noncurrent_versions": t.get("NewerNoncurrentVersions"),
+                    }
+                )
+                for t in rule["NoncurrentVersionTransitions"]
+            ]
+            if rule.get("NoncurrentVersionTransitions")
+            else None,
+            "abort_incomplete_multipart_upload": [
+                {"days_after_initiation": abort["DaysAfterInitiation"]}
+            ]
+            if abort
+            else None,
+        }
+    )
 
 
 def _replication_filter_to_api(block: dict[str, Any]) -> dict[str, Any]:
     both = _first(block.get("and"))
     if both is not None:
-        return {"And": _compact({"Prefix": both.get("prefix"),
-                                 "Tags": _tags_to_api(both.get("tags"))})}
+        return {
+            "And": _compact({"Prefix": both.get("prefix"), "Tags": _tags_to_api(both.get("tags"))})
+        }
     tag = _first(block.get("tag"))
     if tag is not None:
         return {"Tag": {"Key": tag["key"], "Value": tag["value"]}}
@@ -933,8 +1055,9 @@ def _replication_filter_from_api(member: dict[str, Any]) -> dict[str, Any]:
         block["tag"] = [{"key": member["Tag"]["Key"], "value": member["Tag"]["Value"]}]
     if "And" in member:
         both = member["And"]
-        block["and"] = [_compact({"prefix": both.get("Prefix"),
-                                  "tags": tag_dict(both.get("Tags")) or None})]
+        block["and"] = [
+            _compact({"prefix": both.get("Prefix"), "tags": tag_dict(both.get("Tags")) or None})
+        ]
     return block
 
 
@@ -944,25 +1067,31 @@ def _destination_to_api(block: dict[str, Any]) -> dict[str, Any]:
     metrics = _first(block.get("metrics"))
     threshold = _first(metrics.get("event_threshold")) if metrics else None
     replication_time = _first(block.get("replication_time"))
-    return _compact({
-        "Bucket": block["bucket"],
-        "Account": block.get("account"),
-        "StorageClass": block.get("storage_class"),
-        "AccessControlTranslation": (
-            {"Owner": translation["owner"]} if translation else None
-        ),
-        "EncryptionConfiguration": (
-            {"ReplicaKmsKeyID": encryption["replica_kms_key_id"]} if encryption else None
-        ),
-        "Metrics": _compact({
-            "Status": metrics["status"],
-            "EventThreshold": {"Minutes": threshold["minutes"]} if threshold else None,
-        }) if metrics else None,
-        "ReplicationTime": {
-            "Status": replication_time["status"],
-            "Time": {"Minutes": replication_time["time"][0]["minutes"]},
-        } if replication_time else None,
-    })
+    return _compact(
+        {
+            "Bucket": block["bucket"],
+            "Account": block.get("account"),
+            "StorageClass": block.get("storage_class"),
+            "AccessControlTranslation": ({"Owner": translation["owner"]} if translation else None),
+            "EncryptionConfiguration": (
+                {"ReplicaKmsKeyID": encryption["replica_kms_key_id"]} if encryption else None
+            ),
+            "Metrics": _compact(
+                {
+                    "Status": metrics["status"],
+                    "EventThreshold": {"Minutes": threshold["minutes"]} if threshold else None,
+                }
+            )
+            if metrics
+            else None,
+            "ReplicationTime": {
+                "Status": replication_time["status"],
+                "Time": {"Minutes": replication_time["time"][0]["minutes"]},
+            }
+            if replication_time
+            else None,
+        }
+    )
 
 
 def _destination_from_api(member: dict[str, Any]) -> dict[str, Any]:
@@ -970,29 +1099,43 @@ def _destination_from_api(member: dict[str, Any]) -> dict[str, Any]:
     encryption = member.get("EncryptionConfiguration")
     metrics = member.get("Metrics")
     replication_time = member.get("ReplicationTime")
-    return _compact({
-        "bucket": member["Bucket"],
-        "account": member.get("Account"),
-        "storage_class": member.get("StorageClass"),
-        "access_control_translation": (
-            [{"owner": translation["Owner"]}] if translation else None
-        ),
-        "encryption_configuration": (
-            [{"replica_kms_key_id": encryption["ReplicaKmsKeyID"]}]
-            if encryption and encryption.get("ReplicaKmsKeyID") else None
-        ),
-        "metrics": [_compact({
-            "status": metrics["Status"],
-            "event_threshold": (
-                [{"minutes": metrics["EventThreshold"]["Minutes"]}]
-                if metrics.get("EventThreshold") else None
+    return _compact(
+        {
+            "bucket": member["Bucket"],
+            "account": member.get("Account"),
+            "storage_class": member.get("StorageClass"),
+            "access_control_translation": (
+                [{"owner": translation["Owner"]}] if translation else None
             ),
-        })] if metrics else None,
-        "replication_time": [{
-            "status": replication_time["Status"],
-            "time": [{"minutes": replication_time.get("Time", {}).get("Minutes")}],
-        }] if replication_time else None,
-    })
+            "encryption_configuration": (
+                [{"replica_kms_key_id": encryption["ReplicaKmsKeyID"]}]
+                if encryption and encryption.get("ReplicaKmsKeyID")
+                else None
+            ),
+            "metrics": [
+                _compact(
+                    {
+                        "status": metrics["Status"],
+                        "event_threshold": (
+                            [{"minutes": metrics["EventThreshold"]["Minutes"]}]
+                            if metrics.get("EventThreshold")
+                            else None
+                        ),
+                    }
+                )
+            ]
+            if metrics
+            else None,
+            "replication_time": [
+                {
+                    "status": replication_time["Status"],
+                    "time": [{"minutes": replication_time.get("Time", {}).get("Minutes")}],
+                }
+            ]
+            if replication_time
+            else None,
+        }
+    )
 
 
 def _replication_rule_to_api(rule: dict[str, Any]) -> dict[str, Any]:
@@ -1002,39 +1145,61 @@ def _replication_rule_to_api(rule: dict[str, Any]) -> dict[str, Any]:
     if delete_markers is None and filter_block is not None:
         # With a Filter (the current schema) S3 requires DeleteMarkerReplication.
         delete_markers = {"status": "Disabled"}
-    return _compact({
-        "ID": rule.get("id"),
-        "Priority": rule.get("priority"),
-        "Status": rule["status"],
-        "Filter": _replication_filter_to_api(filter_block) if filter_block is not None else None,
-        "Prefix": rule.get("prefix") if filter_block is None else None,
-        "DeleteMarkerReplication": _status_to_api(delete_markers),
-        "SourceSelectionCriteria": _compact({
-            "SseKmsEncryptedObjects": _status_to_api(
-                _first(criteria.get("sse_kms_encrypted_objects"))
+    return _compact(
+        {
+            "ID": rule.get("id"),
+            "Priority": rule.get("priority"),
+            "Status": rule["status"],
+            "Filter": _replication_filter_to_api(filter_block)
+            if filter_block is not None
+            else None,
+            "Prefix": rule.get("prefix") if filter_block is None else None,
+            "DeleteMarkerReplication": _status_to_api(delete_markers),
+            "SourceSelectionCriteria": _compact(
+                {
+                    "SseKmsEncryptedObjects": _status_to_api(
+                        _first(criteria.get("sse_kms_encrypted_objects"))
+                    ),
+                    "ReplicaModifications": _status_to_api(
+                        _first(criteria.get("replica_modifications"))
+                    ),
+                }
+            )
+            if criteria
+            else None,
+            "ExistingObjectReplication": _status_to_api(
+                _first(rule.get("existing_object_replication"))
             ),
-            "ReplicaModifications": _status_to_api(_first(criteria.get("replica_modifications"))),
-        }) if criteria else None,
-        "ExistingObjectReplication": _status_to_api(
-            _first(rule.get("existing_object_replication"))
-        ),
-        "Destination": _destination_to_api(rule["destination"][0]),
-    })
+            "Destination": _destination_to_api(rule["destination"][0]),
+        }
+    )
 
 
 def _replication_rule_from_api(rule: dict[str, Any]) -> dict[str, Any]:
     criteria = rule.get("SourceSelectionCriteria")
-    return _compact({
-        "id": rule.get("ID", ""),
-        "priority": rule.get("Priority"),
-        "status": rule["Status"],
-        "prefix": rule.get("Prefix"),
-        "filter": [_replication_filter_from_api(rule["Filter"])] if "Filter" in rule else None,
-        "delete_marker_replication": _status_from_api(rule.get("DeleteMarkerReplication")),
-        "source_selection_criteria": [_compact({
-            "sse_kms_encrypted_objects": _status_from_api(criteria.get("SseKmsEncryptedObjects")),
-            "replica_modifications": _status_from_api(criteria.get("ReplicaModifications")),
-        })] if criteria else None,
-        "existing_object_replication": _status_from_api(rule.get("ExistingObjectReplication")),
-        "destination": [_destination_from_api(rule["Destination"])],
-    })
+    return _compact(
+        {
+            "id": rule.get("ID", ""),
+            "priority": rule.get("Priority"),
+            "status": rule["Status"],
+            "prefix": rule.get("Prefix"),
+            "filter": [_replication_filter_from_api(rule["Filter"])] if "Filter" in rule else None,
+            "delete_marker_replication": _status_from_api(rule.get("DeleteMarkerReplication")),
+            "source_selection_criteria": [
+                _compact(
+                    {
+                        "sse_kms_encrypted_objects": _status_from_api(
+                            criteria.get("SseKmsEncryptedObjects")
+                        ),
+                        "replica_modifications": _status_from_api(
+                            criteria.get("ReplicaModifications")
+                        ),
+                    }
+                )
+            ]
+            if criteria
+            else None,
+            "existing_object_replication": _status_from_api(rule.get("ExistingObjectReplication")),
+            "destination": [_destination_from_api(rule["Destination"])],
+        }
+    )

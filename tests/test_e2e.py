@@ -140,7 +140,16 @@ def test_apply_plan_noop_destroy_round_trip(emulator: str, tmp_path: Path) -> No
     assert refused.returncode == 1
     assert "destroy secondary first" in refused.stderr
 
-    destroyed = run(emulator, state, "destroy", "--auto-approve")
+    protected = run(emulator, state, "destroy", "--auto-approve")
+    assert protected.returncode == 1
+    assert "aws_db_instance.main (primary): database payments-db-dev has deletion protection" in (
+        protected.stderr
+    )
+    assert project_resources(emulator) == live  # refused before deleting anything
+
+    destroyed = run(
+        emulator, state, "destroy", "--auto-approve", "--disable-deletion-protection"
+    )
     assert destroyed.returncode == 0, destroyed.stderr[-3000:]
     assert project_resources(emulator) == {}
     assert json.loads((state / "primary.tfstate.json").read_text())["resources"] == {}
