@@ -12,13 +12,20 @@ Before moto is imported the process sets, unless already set:
 
 The extensions below (``install_extensions``) add KMS custom rotation periods and RDS
 ``StartDBInstanceAutomatedBackupsReplication``
-and ``StopDBInstanceAutomatedBackupsReplication``, and correct moto's RDS where it departs from
-AWS on what the deployer relies on (each correction is a small patch of its own, named in
-``install_extensions``): enhanced monitoring and Performance Insights settings, ModifyDBSubnetGroup,
-ResetDBParameterGroup, cross-region read replicas, and the refusal of a replica of a source whose
-master password Secrets Manager manages. It patches moto's classes, so it works in this server and
-in-process under ``moto.mock_aws`` alike. This module imports moto lazily: importing it has no side
-effect on the environment or on moto.
+and ``StopDBInstanceAutomatedBackupsReplication``, and correct moto where it departs from AWS on
+what the deployer relies on (each correction is a small patch of its own, listed in
+``RDS_CORRECTIONS``, ``S3_CORRECTIONS`` and ``DYNAMODB_CORRECTIONS``):
+
+- RDS: enhanced monitoring and Performance Insights settings, ModifyDBSubnetGroup,
+  ResetDBParameterGroup, cross-region read replicas, and the refusal of a replica of a source
+  whose master password Secrets Manager manages;
+- S3: GetBucketReplication returns the configuration as it was put;
+- DynamoDB: UpdateTable's stream changes (disable, then enable anew) and attribute definitions
+  (merged, pruned to the keys in use), and TagResource on a key the table already has.
+
+It patches moto's classes, so it works in this server and in-process under ``moto.mock_aws``
+alike. This module imports moto lazily: importing it has no side effect on the environment or on
+moto.
 """
 
 from __future__ import annotations
@@ -735,8 +742,220 @@ RDS_CORRECTIONS: tuple[Callable[[], None], ...] = (
 )
 
 
+# ---------------------------------------------------------------------------------------------
+# S3 corrections (applied with `_patch`, as the RDS ones).
+# ---------------------------------------------------------------------------------------------
+
+# --- S3: GetBucketReplication returns the configuration that was put --------------------------
+# moto keeps PutBucketReplication's document, but GetBucketReplication rebuilds each rule from
+# its ID, Priority, Status and Destination alone, adding `Filter` {"Prefix": ""} and
+# `DeleteMarkerReplication` Disabled whatever was put: SourceSelectionCriteria,
+# ExistingObjectReplication, the rule's own Filter (or V1 Prefix) and DeleteMarkerReplication are
+# lost. AWS returns the rules as they were put, every member included (and an ID S3 chose for a
+# rule put without one). moto also gives a rule put without a Priority priority 1; AWS reports
+# none for a V1 rule (a Prefix, no Filter), as it was put.
+#
+# moto stores the request body as xmltodict parsed it (XML element names, text values, a single
+# repeated element as a dict, an empty element as None); `_from_parsed_xml` reads it back through
+# botocore's shape of the configuration, so that moto's serializer writes every member.
+
+
+def _from_parsed_xml(value: Any, shape: Any) -> Any:
+    """``value`` (an xmltodict element) as the botocore ``shape`` describes it, for serializing."""
+    kind = shape.type_name
+    if kind == "structure":
+        element = value if isinstance(value, dict) else {}
+        return {
+            name: _from_parsed_xml(element[member.serialization.get("name", name)], member)
+            for name, member in shape.members.items()
+            if member.serialization.get("name", name) in element
+        }
+    if kind == "list":
+        if shape.serialization.get("flattened"):
+            items = value
+        else:
+            items = (value or {}).get(shape.member.serialization.get("name", "member"))
+        if items is None:
+            return []
+        return [_from_parsed_xml(item, shape.member) for item in _as_list(items)]
+    if kind in ("integer", "long"):
+        return int(value)
+    if kind == "boolean":
+        return value if isinstance(value, bool) else str(value).lower() == "true"
+    return "" if value is None else value
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _replication_get_as_put(_original: Any) -> Any:
+    def get_bucket_replication(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+        from moto.core.utils import get_service_model
+        from moto.s3.exceptions import ReplicationConfigurationNotFoundError
+
+        self.data["Action"] = "GetBucketReplication"
+        stored = self.backend.get_bucket_replication(self.bucket_name)
+        if not stored:
+            raise ReplicationConfigurationNotFoundError(bucket_name=self.bucket_name)
+        output = get_service_model("s3").operation_model("GetBucketReplication").output_shape
+        config = _from_parsed_xml(stored, output.members["ReplicationConfiguration"])
+        return self.serialized(ActionResult({"ReplicationConfiguration": config}))
+
+    return get_bucket_replication
+
+
+def _replication_put_v1_priority(original: Any) -> Any:
+    def put_bucket_replication(self: Any, bucket_name: str, replication: dict[str, Any]) -> None:
+        rules = [r for r in _as_list(replication.get("Rule") or []) if isinstance(r, dict)]
+        v1_unprioritised = [r for r in rules if "Priority" not in r and "Filter" not in r]
+        original(self, bucket_name, replication)  # keeps these rule dicts, adds Priority 1
+        for rule in v1_unprioritised:
+            rule.pop("Priority", None)
+
+    return put_bucket_replication
+
+
+def _install_s3_replication_as_put() -> None:
+    from moto.s3.models import S3Backend
+    from moto.s3.responses import S3Response
+
+    _patch(S3Response, "get_bucket_replication", "as-put", _replication_get_as_put)
+    _patch(S3Backend, "put_bucket_replication", "v1-priority", _replication_put_v1_priority)
+
+
+S3_CORRECTIONS: tuple[Callable[[], None], ...] = (_install_s3_replication_as_put,)
+
+
+# ---------------------------------------------------------------------------------------------
+# DynamoDB corrections (applied with `_patch`, as the RDS ones).
+# ---------------------------------------------------------------------------------------------
+
+# --- DynamoDB: a stream is disabled, then enabled anew ----------------------------------------
+# AWS (UpdateTable, StreamSpecification): "You receive a ValidationException if you try to enable
+# a stream on a table that already has a stream, or if you try to disable a stream on a table
+# that doesn't have a stream." Once disabled, a stream can be enabled again, with any view type
+# (a new stream: new label and ARN); that is how the view type of a table's stream changes.
+# moto refuses every enable once the table ever had a stream (ResourceInUseException, so a
+# disabled stream never comes back), accepts disabling a stream that is not there, and
+# re-enables the stream when a disable names a view type.
+
+
+def _streams_disable_then_enable(_original: Any) -> Any:
+    def update_table_streams(self: Any, table: Any, stream_specification: dict[str, Any]) -> None:
+        from moto.dynamodb.exceptions import MockValidationException
+
+        enabled = bool((table.stream_specification or {}).get("StreamEnabled"))
+        if stream_specification.get("StreamEnabled"):
+            if enabled:
+                raise MockValidationException(
+                    f"Table already has an enabled stream: TableName: {table.name}"
+                )
+            table.set_stream_specification(dict(stream_specification))
+        else:
+            if not enabled:
+                raise MockValidationException(
+                    f"Table has no enabled stream to disable: TableName: {table.name}"
+                )
+            table.set_stream_specification({"StreamEnabled": False})
+
+    return update_table_streams
+
+
+def _install_dynamodb_streams() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    _patch(
+        DynamoDBBackend,
+        "update_table_streams",
+        "disable-then-enable",
+        _streams_disable_then_enable,
+    )
+
+
+# --- DynamoDB: UpdateTable's AttributeDefinitions -----------------------------------------------
+# A table's AttributeDefinitions are those of the attributes its key schema and its indexes' key
+# schemas use. UpdateTable's AttributeDefinitions add to (or restate) them, and "if you are
+# adding a new global secondary index to the table, AttributeDefinitions must include the key
+# element(s) of the new index" (AWS UpdateTable); once an index is deleted, the definitions only
+# its keys used are gone. moto replaces the table's definitions by the request's (losing the
+# table's own key definitions when the request leaves them out), never drops a deleted index's,
+# and creates an index whose keys the request does not define.
+
+
+def _attribute_definitions_merged(original: Any) -> Any:
+    def update_table(
+        self: Any,
+        name: str,
+        attr_definitions: list[dict[str, str]] | None,
+        global_index: list[dict[str, Any]] | None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        from moto.dynamodb.exceptions import MockValidationException
+
+        requested = {a["AttributeName"]: dict(a) for a in attr_definitions or []}
+        for update in global_index or []:
+            keys = [k["AttributeName"] for k in (update.get("Create") or {}).get("KeySchema", [])]
+            missing = [k for k in keys if k not in requested]
+            if missing:
+                raise MockValidationException(
+                    "One or more parameter values were invalid: Some index key attributes are "
+                    f"not defined in AttributeDefinitions. Keys: [{', '.join(missing)}], "
+                    f"AttributeDefinitions: [{', '.join(requested)}]"
+                )
+        defined = {a["AttributeName"]: a for a in self.get_table(name).attr}
+        table = original(self, name, attr_definitions, global_index, *args, **kwargs)
+        defined.update(requested)
+        used = {k["AttributeName"] for k in table.schema}
+        for index in [*table.global_indexes, *table.indexes]:
+            used |= {k["AttributeName"] for k in index.schema}
+        table.attr = [a for attribute, a in defined.items() if attribute in used]
+        return table
+
+    return update_table
+
+
+def _install_dynamodb_attribute_definitions() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    _patch(DynamoDBBackend, "update_table", "merged-definitions", _attribute_definitions_merged)
+
+
+# --- DynamoDB: TagResource replaces the value of a key the table already has --------------------
+# On AWS a resource has one value per tag key: tagging with a key it already has overwrites that
+# value. moto appends, so ListTagsOfResource then lists the key twice, old value and new.
+
+
+def _tags_overwritten(_original: Any) -> Any:
+    def tag_resource(self: Any, table_arn: str, tags: list[dict[str, str]]) -> None:
+        for table in self.tables.values():
+            if table.table_arn != table_arn:
+                continue
+            values = {t["Key"]: t["Value"] for t in table.tags}
+            values.update({t["Key"]: t["Value"] for t in tags})
+            table.tags = [{"Key": key, "Value": value} for key, value in values.items()]
+
+    return tag_resource
+
+
+def _install_dynamodb_tags() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    _patch(DynamoDBBackend, "tag_resource", "overwrites", _tags_overwritten)
+
+
+DYNAMODB_CORRECTIONS: tuple[Callable[[], None], ...] = (
+    _install_dynamodb_streams,
+    _install_dynamodb_attribute_definitions,
+    _install_dynamodb_tags,
+)
+
+
 def install_extensions() -> None:
-    """Patch moto's RDS and KMS classes with the behaviour moto 5.2 lacks (RDS_CORRECTIONS too).
+    """Patch moto's RDS and KMS classes with the behaviour moto 5.2 lacks, and apply the
+    RDS_CORRECTIONS, S3_CORRECTIONS and DYNAMODB_CORRECTIONS.
 
     Idempotent and thread-safe; affects every moto backend in this process (server or
     ``mock_aws``).
@@ -765,7 +984,7 @@ def install_extensions() -> None:
             setattr(RDSResponse, name, function)
         setattr(KmsResponse, "enable_key_rotation", _kms_enable_key_rotation)  # noqa: B010
         setattr(KmsResponse, "get_key_rotation_status", _kms_get_key_rotation_status)  # noqa: B010
-        for correct in RDS_CORRECTIONS:
+        for correct in (*RDS_CORRECTIONS, *S3_CORRECTIONS, *DYNAMODB_CORRECTIONS):
             correct()
         setattr(RDSBackend, _INSTALLED_MARK, True)
 

@@ -1,13 +1,12 @@
 """DynamoDB tables against moto: round trips, in-place updates, replacement, deletion, adoption.
 
-moto 5.2.1 departs from AWS in ways that matter here, so `aws_table_rules` teaches it two of
-AWS's documented rules for the tests that depend on them (see its docstring), and the tests of
-AWS-only behaviour (a CREATING table, a late ContinuousBackups) inject the responses AWS gives.
+The emulator's extensions (`deployer.emulator.DYNAMODB_CORRECTIONS`) give moto AWS's rules for
+stream changes, attribute definitions and tags; the tests of AWS-only behaviour (a CREATING table,
+a late ContinuousBackups) inject the responses AWS gives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -71,47 +70,6 @@ def delete_outside(client_for: Any, name: str) -> None:
     ddb = client_for("dynamodb")
     ddb.update_table(TableName=name, DeletionProtectionEnabled=False)
     ddb.delete_table(TableName=name)
-
-
-@pytest.fixture
-def aws_table_rules(aws: None) -> Iterator[None]:
-    """Two AWS rules moto 5.2.1 gets wrong, restored for the tests that rely on them.
-
-    - Streams: AWS refuses to enable a stream on a table whose stream is enabled (so a view
-      type changes by disabling, then enabling) and allows re-enabling after a disable. moto
-      instead refuses any enable once a stream ever existed, and accepts a direct switch.
-    - Attribute definitions: AWS keeps exactly the attributes that the table's and its
-      indexes' keys use, pruning a deleted index's keys and merging new definitions. moto
-      replaces the list with the request's and never prunes.
-    """
-    from moto.dynamodb.exceptions import MockValidationException
-    from moto.dynamodb.models import DynamoDBBackend
-
-    original_update_table = DynamoDBBackend.update_table
-
-    def update_table_streams(self: Any, table: Any, spec: dict[str, Any]) -> None:
-        enabled = bool((table.stream_specification or {}).get("StreamEnabled"))
-        if spec.get("StreamEnabled") and enabled:
-            raise MockValidationException(f"Table already has an enabled stream: {table.name}")
-        if not spec.get("StreamEnabled") and not enabled:
-            raise MockValidationException(f"Table has no stream to disable: {table.name}")
-        table.set_stream_specification(spec)
-
-    def update_table(self: Any, name: str, attr_definitions: Any, *args: Any, **kw: Any) -> Any:
-        before = {a["AttributeName"]: a for a in self.get_table(name).attr}
-        updated = original_update_table(self, name, attr_definitions, *args, **kw)
-        merged = {**before, **{a["AttributeName"]: a for a in attr_definitions or []}}
-        used = {k["AttributeName"] for k in updated.schema}
-        for index in [*updated.global_indexes, *updated.indexes]:
-            used |= {k["AttributeName"] for k in index.schema}
-        updated.attr = [merged[n] for n in sorted(merged) if n in used]
-        return updated
-
-    patch = pytest.MonkeyPatch()
-    patch.setattr(DynamoDBBackend, "update_table_streams", update_table_streams)
-    patch.setattr(DynamoDBBackend, "update_table", update_table)
-    yield
-    patch.undo()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,7 +246,7 @@ def test_ttl_cannot_jump_to_another_attribute(deployment: Any, client_for: Any) 
     assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
 
 
-def test_stream_view_type_change(deployment: Any, client_for: Any, aws_table_rules: None) -> None:
+def test_stream_view_type_change(deployment: Any, client_for: Any) -> None:
     deployment.apply(TRANSACTIONS)
     old_stream = table(client_for, TRANSACTIONS_NAME)["LatestStreamArn"]
     live = update(deployment, TRANSACTIONS, stream_view_type="KEYS_ONLY")
@@ -301,7 +259,7 @@ def test_stream_view_type_change(deployment: Any, client_for: Any, aws_table_rul
     assert live["stream_arn"] == described["LatestStreamArn"]
 
 
-def test_stream_off(deployment: Any, client_for: Any, aws_table_rules: None) -> None:
+def test_stream_off(deployment: Any, client_for: Any) -> None:
     # As in Terraform, a view type is only set while the stream is enabled.
     live = update(deployment, TRANSACTIONS, stream_enabled=False, stream_view_type=None)
     assert "StreamSpecification" not in table(client_for, TRANSACTIONS_NAME)
@@ -342,9 +300,7 @@ def test_encryption_key_change_calls_update_table(deployment: Any, client_for: A
     ]
 
 
-def test_index_added_and_removed_one_per_call(
-    deployment: Any, client_for: Any, aws_table_rules: None
-) -> None:
+def test_index_added_and_removed_one_per_call(deployment: Any, client_for: Any) -> None:
     deployment.apply(TRANSACTIONS)
     calls = capture_calls(client_for("dynamodb"), "UpdateTable")
     attributes = deployment.graph.node(TRANSACTIONS).attributes
@@ -410,21 +366,36 @@ def test_unused_attribute_is_refused_before_any_call(deployment: Any, client_for
 def test_hash_key_change_replaces_the_table(deployment: Any, client_for: Any) -> None:
     deployment.apply(IDEMPOTENCY)
     attributes = deployment.graph.node(IDEMPOTENCY).attributes
-    attributes["hash_key"] = "request_id"
-    attributes["attribute"] = [{"name": "request_id", "type": "S"}]
+    old_key = {"hash_key": attributes["hash_key"], "attribute": attributes["attribute"]}
+    new_key = {"hash_key": "request_id", "attribute": [{"name": "request_id", "type": "S"}]}
+    attributes.update(new_key)
     plan = deployment.plan(IDEMPOTENCY)
     assert plan.changes[IDEMPOTENCY].action.value == "replace"
     assert plan.changes[IDEMPOTENCY].forces == ["hash_key"]
+    # Deletion protection holds the old table: nothing is deleted or created.
+    with pytest.raises(AssertionError, match="has deletion protection on"):
+        deployment.apply(IDEMPOTENCY)
+    described = table(client_for, IDEMPOTENCY_NAME)
+    assert described["KeySchema"] == [{"AttributeName": "idempotency_key", "KeyType": "HASH"}]
+    # As with Terraform: switch the protection off first, then replace.
+    attributes.update(old_key, deletion_protection_enabled=False)
+    deployment.apply(IDEMPOTENCY)
+    attributes.update(new_key)
     deployment.apply(IDEMPOTENCY)
     described = table(client_for, IDEMPOTENCY_NAME)
     assert described["KeySchema"] == [{"AttributeName": "request_id", "KeyType": "HASH"}]
-    assert described["DeletionProtectionEnabled"] is True
+    assert described["DeletionProtectionEnabled"] is False
     assert deployment.diff(IDEMPOTENCY) == {}
 
 
-def test_delete_switches_protection_off_and_is_idempotent(deployment: Any, client_for: Any) -> None:
+def test_delete_refuses_a_protected_table_unless_allowed(deployment: Any, client_for: Any) -> None:
     deployment.apply(TRANSACTIONS)
     driver, ctx = deployment.driver_and_context(TRANSACTIONS)
+    with pytest.raises(DeployerError, match="has deletion protection on"):
+        driver.delete(ctx, TRANSACTIONS_NAME, deployment.read(TRANSACTIONS))
+    assert table(client_for, TRANSACTIONS_NAME)["DeletionProtectionEnabled"] is True
+    # `destroy --disable-deletion-protection`: switched off, then deleted.
+    ctx.options["disable_deletion_protection"] = True
     driver.delete(ctx, TRANSACTIONS_NAME, deployment.read(TRANSACTIONS))
     assert client_for("dynamodb").list_tables()["TableNames"] == []
     assert driver.read(ctx, TRANSACTIONS_NAME) is None
