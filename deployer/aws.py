@@ -95,6 +95,11 @@ def wait_scale() -> float:
     return float(os.environ.get("DEPLOYER_WAIT_SCALE", "1"))
 
 
+def scaled_timeout(timeout: float) -> float:
+    """A timeout under `wait_scale`, never below 10 s: a slow machine still gets its retries."""
+    return max(timeout * wait_scale(), min(timeout, 10.0))
+
+
 def poll(
     check: Callable[[], T | None],
     *,
@@ -103,7 +108,7 @@ def poll(
     delay: float = 5.0,
 ) -> T:
     """Call `check` until it returns something other than None, or fail after `timeout`."""
-    deadline = time.monotonic() + timeout * max(wait_scale(), 0.001)
+    deadline = time.monotonic() + scaled_timeout(timeout)
     interval = delay * wait_scale()
     while True:
         result = check()
@@ -125,7 +130,7 @@ def retry_while(
 
     Backoff doubles up to 10 s with full jitter; the last error is raised after `timeout`.
     """
-    deadline = time.monotonic() + timeout * max(wait_scale(), 0.001)
+    deadline = time.monotonic() + scaled_timeout(timeout)
     delay = first_delay
     while True:
         try:
