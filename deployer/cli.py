@@ -151,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("dot", "mermaid"), default="dot")
     p.set_defaults(handler=cmd_graph)
 
+    p = sub.add_parser("drift", help="what changed behind our back, and region parity")
+    region_arg(p)
+    p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    p.set_defaults(handler=cmd_drift)
+
     p = sub.add_parser("export-hcl", help="write the environment as Terraform configuration")
     p.add_argument("--out", type=Path, default=Path("terraform"), help="default: ./terraform")
     p.add_argument(
@@ -529,6 +534,27 @@ def render_mermaid(graph: Graph) -> str:
         arrow = "-->" if graph.dag.edges[dep, dependent]["ready"] else "-.->"
         lines.append(f"  {ids[dep]} {arrow} {ids[dependent]}")
     return "\n".join(lines)
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    """Exit 0 when clean, 2 when anything drifted, is missing, unmanaged or breaks parity."""
+    from deployer.drift import detect_drift, render_json, render_markdown, render_table
+
+    session = open_session(args)
+    workspaces = selected_workspaces(session.spec, args.region)
+    graph = build_graph(session.spec, workspaces)
+    with locked(session, workspaces, "drift"):
+        states = session.states(workspaces)
+        if not any(states[ws].addresses() for ws in workspaces):
+            raise DeployerError("nothing is applied yet: drift compares deployed resources")
+        report = detect_drift(graph, states, session.clients(), workspaces)
+    if args.format == "json":
+        print(render_json(report))
+    elif args.format == "markdown":
+        print(render_markdown(report))
+    else:
+        print(render_table(report, colour=sys.stdout.isatty()))
+    return 2 if report.has_drift else 0
 
 
 def cmd_export_hcl(args: argparse.Namespace) -> int:

@@ -313,11 +313,11 @@ def _compare(
     driver = resource_driver(node.type)
     applied: dict[str, Any] = dict(entry.get("applied") or {})
     want = desired[node.key]
+    # As the planner compares: attributes AWS cannot report (the driver's write_only, such as
+    # `password_wo_version`) against their last applied value too.
     result.planned = [
         change
-        for name, (have, want_value) in sorted(
-            diff_attributes(want, applied, driver.write_only).items()
-        )
+        for name, (have, want_value) in sorted(diff_attributes(want, applied).items())
         for change in _narrow(name, want_value, have)
     ]
     live = lives.get(node.key)
@@ -404,7 +404,6 @@ ARN_KINDS: dict[tuple[str, str], str] = {
     ("ec2", "vpc"): "aws_vpc",
     ("ec2", "subnet"): "aws_subnet",
     ("ec2", "security-group"): "aws_security_group",
-    ("ec2", "security-group-rule"): "aws_vpc_security_group_rule",
     ("ec2", "route-table"): "aws_route_table",
     ("ec2", "internet-gateway"): "aws_internet_gateway",
     ("ec2", "natgateway"): "aws_nat_gateway",
@@ -428,6 +427,7 @@ ARN_KINDS: dict[tuple[str, str], str] = {
     ("route53", "hostedzone"): "aws_route53_zone",
     ("route53", "healthcheck"): "aws_route53_health_check",
     ("apigateway", "restapis"): "aws_api_gateway_rest_api",
+    ("apigateway", "stages"): "aws_api_gateway_stage",
     ("apigateway", "domainnames"): "aws_api_gateway_domain_name",
 }
 ANY_REGION = "*"
@@ -442,11 +442,20 @@ def _parse_arn(arn: str) -> tuple[str, str, str, str] | None:
     if resource.endswith(":*"):
         resource = resource[:-2]
     resource = resource.lstrip("/")
-    for sep in ("/", ":"):
-        if sep in resource:
-            kind, rest = resource.split(sep, 1)
-            return service, region, kind, rest
-    return service, region, "", resource
+    cut = min((i for i in (resource.find("/"), resource.find(":")) if i >= 0), default=-1)
+    if cut < 0:
+        return service, region, "", resource
+    return service, region, resource[:cut], resource[cut + 1 :]
+
+
+def _arn_kind(parsed: tuple[str, str, str, str] | None) -> str:
+    """The Terraform type an ARN names where known, else `service:resource-type`."""
+    if parsed is None:
+        return "unknown"
+    service, _, rtype, rest = parsed
+    if service == "apigateway" and "/" in rest:  # /restapis/<id>/stages/<name>
+        rtype = rest.split("/")[-2]
+    return ARN_KINDS.get((service, rtype), f"{service}:{rtype}" if rtype else service)
 
 
 def _arn_candidates(arn: str) -> set[str]:
@@ -550,10 +559,7 @@ def _unmanaged(
             owner = str(tags.get("Workspace") or workspace)
             if owner in WORKSPACES and owner not in workspaces and owner not in states:
                 continue  # another workspace's resource, whose state we were not given
-            kind = "unknown"
-            if parsed is not None:
-                service, _, rtype, _ = parsed
-                kind = ARN_KINDS.get((service, rtype), f"{service}:{rtype}" if rtype else service)
+            kind = _arn_kind(parsed)
             duplicate = next(
                 (key for key in found if key[0] == region and key[1] in _arn_candidates(arn)),
                 None,
@@ -568,7 +574,12 @@ def _unmanaged(
                     seen.workspace, seen.region, seen.kind, seen.id, f"{seen.reason}; {reason}"
                 )
                 continue
-            found[(region, arn)] = Unmanaged(
+            # A global resource (no region in its ARN) is reported once, whichever region
+            # listed it first.
+            key = (region if parsed is None or parsed[1] else "", arn)
+            if key in found:
+                continue
+            found[key] = Unmanaged(
                 owner if owner in WORKSPACES else workspace, region, kind, arn, reason
             )
     return sorted(

@@ -132,6 +132,29 @@ def test_apply_plan_noop_destroy_round_trip(emulator: str, tmp_path: Path) -> No
     calls = json.loads(again.stdout)["api_calls"]
     assert calls["write"] == 0, calls["by_operation"]
 
+    clean = run(emulator, state, "drift", "--format", "json")
+    assert clean.returncode == 0, clean.stdout[-3000:] + clean.stderr[-2000:]
+    assert json.loads(clean.stdout)["has_drift"] is False
+
+    s3 = client(emulator, "s3", "eu-west-1")
+    s3.put_bucket_versioning(
+        Bucket="payments-data-eu-west-1-dev", VersioningConfiguration={"Status": "Suspended"}
+    )
+    drifted = run(emulator, state, "drift", "--format", "json")
+    assert drifted.returncode == 2
+    report = json.loads(drifted.stdout)
+    [versioning] = [
+        r
+        for r in report["resources"]
+        if r["address"] == "aws_s3_bucket_versioning.payments" and r["workspace"] == "secondary"
+    ]
+    assert versioning["status"] == "drifted"
+    assert report["parity"]  # the regions no longer match
+
+    healed = run(emulator, state, "apply", "--auto-approve")
+    assert healed.returncode == 0, healed.stderr[-3000:]
+    assert run(emulator, state, "drift").returncode == 0
+
     outputs = run(emulator, state, "output", "--json")
     assert outputs.returncode == 0
     assert set(json.loads(outputs.stdout)) == {"primary", "secondary"}
@@ -147,9 +170,7 @@ def test_apply_plan_noop_destroy_round_trip(emulator: str, tmp_path: Path) -> No
     )
     assert project_resources(emulator) == live  # refused before deleting anything
 
-    destroyed = run(
-        emulator, state, "destroy", "--auto-approve", "--disable-deletion-protection"
-    )
+    destroyed = run(emulator, state, "destroy", "--auto-approve", "--disable-deletion-protection")
     assert destroyed.returncode == 0, destroyed.stderr[-3000:]
     assert project_resources(emulator) == {}
     assert json.loads((state / "primary.tfstate.json").read_text())["resources"] == {}
