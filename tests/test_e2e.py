@@ -155,6 +155,43 @@ def test_apply_plan_noop_destroy_round_trip(emulator: str, tmp_path: Path) -> No
     assert healed.returncode == 0, healed.stderr[-3000:]
     assert run(emulator, state, "drift").returncode == 0
 
+    shown = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "show_requirements.py"),
+            "--endpoint-url",
+            emulator,
+            "--spec",
+            str(REPO / "spec.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **sandbox.SANDBOX_CREDENTIALS},
+    )
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert shown.stdout.count("ok ") == 10
+
+    exported = tmp_path / "tf"
+    written = run(emulator, state, "export-hcl", "--out", str(exported), "--with-imports")
+    assert written.returncode == 0, written.stderr
+    imports = (exported / "imports.tf").read_text()
+    deployed = {
+        ws: json.loads((state / f"{ws}.tfstate.json").read_text())["resources"]
+        for ws in ("primary", "secondary")
+    }
+    assert imports.count("import {") == len(
+        {address for resources in deployed.values() for address in resources}
+    )
+    vpc_ids = {
+        ws: client(emulator, "ec2", region).describe_vpcs(
+            Filters=[{"Name": "tag:Workspace", "Values": [ws]}]
+        )["Vpcs"][0]["VpcId"]
+        for ws, region in zip(("primary", "secondary"), REGIONS, strict=True)
+    }
+    for ws, vpc_id in vpc_ids.items():
+        assert deployed[ws]["aws_vpc.main"]["id"] == vpc_id
+        assert f'"{vpc_id}"' in imports
+
     outputs = run(emulator, state, "output", "--json")
     assert outputs.returncode == 0
     assert set(json.loads(outputs.stdout)) == {"primary", "secondary"}
