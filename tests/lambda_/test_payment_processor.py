@@ -613,3 +613,23 @@ def test_log_level_from_environment(
 def test_handler_without_context(pp: ModuleType) -> None:
     response = pp.handler(make_event("GET", "/health"), None)
     assert response["statusCode"] == 200
+
+
+def test_concurrent_duplicates_create_one_transaction(invoke: Invoke, ddb: Any) -> None:
+    """Eight clients retrying the same request at once: one item, one transaction id."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(lambda _: post_payment(invoke, key="same-key"), range(8)))
+    codes = sorted(r["statusCode"] for r in responses)
+    assert codes.count(201) == 1
+    assert set(codes) <= {200, 201, 409}  # 409: the original was still being written
+    ids = {r["json"]["transaction_id"] for r in responses if r["statusCode"] in (200, 201)}
+    assert len(ids) == 1
+    assert ddb.scan(TableName=TRANSACTIONS)["Count"] == 1
+
+
+def test_huge_amount_is_refused(invoke: Invoke, ddb: Any) -> None:
+    response = post_payment(invoke, payment_body(amount="1000000000000000.00"))
+    assert response["statusCode"] == 400
+    assert ddb.scan(TableName=TRANSACTIONS)["Count"] == 0
