@@ -318,7 +318,7 @@ class Exporter:
         for output in self.graph.outputs:
             by_name.setdefault(output.name, {})[output.workspace] = output
         blocks: list[Block] = []
-        for name, outputs in by_name.items():
+        for name, outputs in sorted(by_name.items()):
             values: dict[str, Any] = {ws: o.value for ws, o in outputs.items()}
             if len(values) == 1:
                 (ws,) = values

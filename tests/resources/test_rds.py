@@ -575,6 +575,7 @@ def test_delete_switches_deletion_protection_off_and_keeps_a_final_snapshot(
     deployment.apply(DB)
     assert describe_db(client_for, "payments-db-dev")["DeletionProtection"] is True
     driver, ctx = deployment.driver_and_context(DB)
+    ctx.options["disable_deletion_protection"] = True  # as destroy's flag
     calls = capture(deployment, "DeleteDBInstance")
     driver.delete(ctx, "payments-db-dev", deployment.read(DB))
     with pytest.raises(ClientError, match="DBInstanceNotFound"):
@@ -606,6 +607,7 @@ def test_delete_waits_out_deletion_protection_still_taking_effect(
         "us-east-1",
     )
     driver, ctx = deployment.driver_and_context(DB)
+    ctx.options["disable_deletion_protection"] = True  # as destroy's flag
     driver.delete(ctx, "payments-db-dev", None)
     assert calls[0] == 2
     assert client_for("rds").describe_db_instances()["DBInstances"] == []
@@ -768,6 +770,7 @@ def test_replica_update_in_place(deployment: Any, client_for: Any) -> None:
 def test_replica_delete_and_disappear(deployment: Any, client_for: Any) -> None:
     deployment.apply(REPLICA)
     driver, ctx = deployment.driver_and_context(REPLICA)
+    ctx.options["disable_deletion_protection"] = True  # as destroy's flag
     calls = capture(deployment, "DeleteDBInstance", SECONDARY_REGION)
     driver.delete(ctx, "payments-db-replica-dev", None)
     assert calls[0]["SkipFinalSnapshot"] is True
@@ -821,3 +824,13 @@ def test_interrupted_backups_replication_is_adopted(deployment: Any) -> None:
     # AWS refuses a second replication of the same source: without adoption this apply fails.
     deployment.apply(BACKUPS)
     assert deployment.entry(BACKUPS)["id"] == entry["id"]
+
+
+def test_delete_refuses_while_deletion_protection_is_on(deployment: Any, client_for: Any) -> None:
+    deployment.apply(DB)
+    driver, ctx = deployment.driver_and_context(DB)
+    assert "deletion protection" in (driver.check_delete(ctx, "payments-db-dev") or "")
+    with pytest.raises(DeployerError, match="--disable-deletion-protection"):
+        driver.delete(ctx, "payments-db-dev", None)
+    db = client_for("rds").describe_db_instances(DBInstanceIdentifier="payments-db-dev")
+    assert db["DBInstances"][0]["DeletionProtection"] is True
