@@ -12,12 +12,14 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import boto3
 import botocore.config
 from botocore.exceptions import ClientError
+
+from deployer.ratelimit import DEFAULT_RATE_LIMITS, RateLimit, RateLimiter, limiter_from
 
 T = TypeVar("T")
 
@@ -197,8 +199,11 @@ class Clients:
         session: boto3.Session | None = None,
         counter: CallCounter | None = None,
         hooks: Iterable[tuple[str, Callable[..., Any]]] = (),
+        rate_limits: Mapping[str, RateLimit] | RateLimiter | None = DEFAULT_RATE_LIMITS,
     ) -> None:
         self.endpoint_url = endpoint_url
+        # Client-side token buckets per (service, region); None turns them off.
+        self.rate_limiter = limiter_from(rate_limits)
         self.session = session or boto3.Session()
         self.counter = counter or CallCounter()
         self._hooks = list(hooks)
@@ -217,6 +222,9 @@ class Clients:
                     config=RETRY_CONFIG,
                 )
                 client.meta.events.register("before-call", self.counter)
+                limit = self.rate_limiter.hook(service, region) if self.rate_limiter else None
+                if limit is not None:
+                    client.meta.events.register("before-call", limit)
                 for event, handler in self._hooks:
                     # First, so that a fault injector answers before any other responder.
                     client.meta.events.register_first(event, handler)

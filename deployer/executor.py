@@ -8,6 +8,8 @@ not sleeping. A failure stops new work; what is in flight finishes and is record
 
 from __future__ import annotations
 
+import heapq
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+import networkx as nx
 
 from deployer.aws import Clients, DeployerError, describe_error, is_not_found, poll
 from deployer.diff import diff_attributes
@@ -54,7 +58,13 @@ class ApplyError(DeployerError):
 
 
 class Scheduler:
-    """Runs tasks over a dependency graph with existence and readiness edges."""
+    """Runs tasks over a dependency graph with existence and readiness edges.
+
+    Each task's unmet dependencies are counted, so finding what may start costs time in
+    proportion to the edges, not the graph. Among tasks that may start, the one with the
+    highest priority (the longest expected chain behind it) goes first, so that slow chains such
+    as a database and its replica are not queued behind unrelated work.
+    """
 
     def __init__(self, parallelism: int) -> None:
         self.parallelism = max(1, parallelism)
@@ -65,31 +75,40 @@ class Scheduler:
         deps: dict[str, list[tuple[str, bool]]],
         work: Callable[[str], Waiter | None],
         result: ApplyResult,
+        priority: dict[str, float] | None = None,
     ) -> None:
         keyset = set(keys)
-        pending = list(keys)
-        exists: set[str] = set()
-        ready: set[str] = set()
-        active: set[str] = set()
+        priority = priority or {}
+        unmet: dict[str, int] = dict.fromkeys(keys, 0)
+        on_exists: dict[str, list[str]] = {}
+        on_ready: dict[str, list[str]] = {}
+        for key in keys:
+            for dep, need_ready in deps.get(key, []):
+                if dep in keyset and dep != key:
+                    unmet[key] += 1
+                    (on_ready if need_ready else on_exists).setdefault(dep, []).append(key)
+        startable = [(-priority.get(k, 0.0), k) for k in keys if unmet[k] == 0]
+        heapq.heapify(startable)
+        working = 0  # tasks in their API phase: bounded by parallelism
+        active = 0  # tasks not finished (API phase or waiting for readiness)
         cond = threading.Condition()
         origin = time.monotonic()
 
-        def startable(key: str) -> bool:
-            return all(
-                (dep in ready) if need_ready else (dep in exists)
-                for dep, need_ready in deps.get(key, [])
-                if dep in keyset
-            )
+        def release(dependents: list[str]) -> None:
+            for dependent in dependents:
+                unmet[dependent] -= 1
+                if unmet[dependent] == 0:
+                    heapq.heappush(startable, (-priority.get(dependent, 0.0), dependent))
 
         def finish(key: str, error: BaseException | None) -> None:
+            nonlocal active
             with cond:
                 if error is not None:
                     result.failures[key] = describe_error(error)
                 else:
                     result.timeline[key].ready = time.monotonic() - origin
-                    ready.add(key)
-                    exists.add(key)
-                active.discard(key)
+                    release(on_ready.get(key, []))
+                active -= 1
                 cond.notify_all()
 
         def wait_then_finish(key: str, waiter: Waiter) -> None:
@@ -101,20 +120,18 @@ class Scheduler:
                 finish(key, None)
 
         def task(key: str) -> None:
-            with cond:
-                if result.failures:
-                    active.discard(key)
-                    cond.notify_all()
-                    return
-                result.timeline[key] = Timing(start=time.monotonic() - origin)
+            nonlocal working
             try:
                 waiter = work(key)
             except BaseException as exc:
+                with cond:
+                    working -= 1
                 finish(key, exc)
                 return
             with cond:
+                working -= 1
                 result.timeline[key].exists = time.monotonic() - origin
-                exists.add(key)
+                release(on_exists.get(key, []))
                 cond.notify_all()
             if waiter is None:
                 finish(key, None)
@@ -127,12 +144,13 @@ class Scheduler:
             cond,
         ):
             while True:
-                if not result.failures:
-                    for key in [k for k in pending if startable(k)]:
-                        pending.remove(key)
-                        active.add(key)
-                        workers.submit(task, key)
-                if not active:
+                while not result.failures and startable and working < self.parallelism:
+                    _, key = heapq.heappop(startable)
+                    working += 1
+                    active += 1
+                    result.timeline[key] = Timing(start=time.monotonic() - origin)
+                    workers.submit(task, key)
+                if active == 0:
                     break
                 cond.wait()
 
@@ -182,9 +200,23 @@ class Executor:
                 deps,
                 lambda key: self._converge(plan.changes[key], result),
                 result,
+                priority=self._chain_lengths(forward, plan),
             )
         result.elapsed = time.monotonic() - started
         return result
+
+    def _chain_lengths(self, keys: list[str], plan: Plan) -> dict[str, float]:
+        """Expected seconds of the longest chain of work that starts at each node."""
+        wanted = set(keys)
+        lengths: dict[str, float] = {}
+        for key in reversed(list(nx.topological_sort(self.graph.dag.subgraph(wanted)))):
+            node = self.graph.node(key)
+            busy = plan.changes[key].action in (Action.CREATE, Action.REPLACE, Action.UPDATE)
+            driver = driver_for(node)
+            own = driver.expected_seconds if busy and isinstance(driver, Resource) else 0.0
+            after = [lengths[d] for d in self.graph.dependents(key) if d in lengths]
+            lengths[key] = own + max(after, default=0.0)
+        return lengths
 
     def delete_blockers(self, plan: Plan) -> dict[str, str]:
         """Every resource the plan would delete that refuses to go, with its reason."""
@@ -305,6 +337,8 @@ class Executor:
                     },
                 )
                 resource_id = driver.create(ctx, desired)
+                if os.environ.get("DEPLOYER_CRASH_AFTER_CREATE") in (node.key, node.address):
+                    os._exit(137)  # a test's crash point: made, but not yet recorded
             record = {
                 "type": node.type,
                 "status": "created",

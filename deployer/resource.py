@@ -71,6 +71,8 @@ class Resource:
     write_only: ClassVar[frozenset[str]] = frozenset()
     # Replacing it loses data (a database, a table): apply refuses unless `--allow-replace`.
     replace_needs_consent: ClassVar[bool] = False
+    # Rough seconds from create to ready on AWS: the scheduler starts long chains first.
+    expected_seconds: ClassVar[float] = 1.0
     # Read again once ready: some attributes (a database's endpoint) appear only then.
     refresh_after_ready: ClassVar[bool] = False
     # How the other workspace finds this resource in the Terraform export, where workspaces

@@ -256,6 +256,7 @@ class CertificateValidation(Resource):
     """Not an AWS object: the wait until the certificate is ISSUED, in Terraform's shape."""
 
     type = "aws_acm_certificate_validation"
+    expected_seconds = 180.0
     taggable = False
     force_new = frozenset({"certificate_arn", "validation_record_fqdns"})
 

@@ -201,6 +201,7 @@ class Function(Resource):
     """A zip-packaged function; id = its name (Terraform's import id)."""
 
     type = "aws_lambda_function"
+    expected_seconds = 30.0
     force_new = frozenset({"function_name", "package_type"})
     # `filename` names the local package (its hash is what is compared), `publish` is a request
     # to publish a version on change, and the last two steer Terraform's destroy.

@@ -693,6 +693,7 @@ class NatGateway(Resource):
     """Ready when `available` (minutes on AWS); deleted only once its EIP can be released."""
 
     type = "aws_nat_gateway"
+    expected_seconds = 120.0
     force_new = frozenset({"allocation_id", "subnet_id", "connectivity_type", "private_ip"})
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
@@ -1003,6 +1004,7 @@ class VpcEndpoint(Resource):
     """A gateway endpoint; its route tables and policy change in place."""
 
     type = "aws_vpc_endpoint"
+    expected_seconds = 60.0
     force_new = frozenset({"vpc_id", "service_name", "vpc_endpoint_type"})
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:

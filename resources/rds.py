@@ -602,6 +602,7 @@ class DbInstance(Resource):
     """The primary instance, or (with `replicate_source_db`) a cross-region read replica."""
 
     type = "aws_db_instance"
+    expected_seconds = 900.0
     replace_needs_consent = True
     force_new = frozenset(
         {
@@ -795,6 +796,7 @@ class DbInstanceAutomatedBackupsReplication(Resource):
     """
 
     type = "aws_db_instance_automated_backups_replication"
+    expected_seconds = 300.0
     taggable = False
     force_new = frozenset({"source_db_instance_arn", "kms_key_id", "retention_period"})
 
