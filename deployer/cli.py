@@ -27,6 +27,7 @@ from botocore.exceptions import (
 
 from deployer import sandbox
 from deployer.aws import Clients, DeployerError, describe_error
+from deployer.backends import Backend, LocalBackend, S3Backend, create_bucket
 from deployer.executor import ApplyResult, Executor
 from deployer.faults import from_environment
 from deployer.graph import Graph, build_graph
@@ -45,6 +46,7 @@ class Session:
     state_dir: Path
     endpoint_url: str | None
     out: TextIO
+    backend: Backend | None = None
 
     def clients(self) -> Clients:
         faults = from_environment()
@@ -52,7 +54,7 @@ class Session:
 
     def states(self, workspaces: Sequence[str]) -> dict[str, State]:
         """Every workspace's state: the others are read for cross-workspace references."""
-        return {ws: State.load(self.state_dir, ws) for ws in WORKSPACES}
+        return {ws: State.load(self.state_dir, ws, self.backend) for ws in WORKSPACES}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="AWS endpoint (default: AWS_ENDPOINT_URL, else a running `deployer sandbox`)",
     )
+    parser.add_argument(
+        "--backend-bucket",
+        default=None,
+        help="keep state in this S3 bucket (default: spec.yaml `backend`, else what "
+        "`deployer init` chose, else local files in --state-dir)",
+    )
+    parser.add_argument("--backend-region", default=None, help="the state bucket's region")
+    parser.add_argument("--backend-prefix", default=None, help="key prefix in the state bucket")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def region_arg(p: argparse.ArgumentParser) -> None:
@@ -171,6 +181,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=cmd_export_hcl)
 
+    p = sub.add_parser(
+        "init", help="set up where state lives (an S3 bucket), optionally migrating local state"
+    )
+    p.add_argument(
+        "--create-bucket",
+        action="store_true",
+        help="create the state bucket if missing (versioned, encrypted, public access blocked)",
+    )
+    p.add_argument(
+        "--migrate", action="store_true", help="copy the local state files into the bucket"
+    )
+    p.set_defaults(handler=cmd_init)
+
     p = sub.add_parser("force-unlock", help="release a workspace lock left by a dead process")
     p.add_argument("workspace", choices=WORKSPACES)
     p.set_defaults(handler=cmd_force_unlock)
@@ -204,7 +227,114 @@ def open_session(args: argparse.Namespace, out: TextIO = sys.stdout) -> Session:
     if endpoint is not None and _is_loopback(endpoint):
         for name, value in sandbox.SANDBOX_CREDENTIALS.items():
             os.environ.setdefault(name, value)
-    return Session(spec, args.state_dir, endpoint, out)
+    return Session(spec, args.state_dir, endpoint, out, backend_for(args, spec, endpoint))
+
+
+BACKEND_FILE = "backend.json"
+
+
+def backend_config(args: argparse.Namespace, spec: Spec | None) -> dict[str, Any] | None:
+    """The S3 backend to use: flags, else spec.yaml `backend`, else what `init` recorded."""
+    if args.backend_bucket:
+        return {
+            "bucket": args.backend_bucket,
+            "region": args.backend_region,
+            "prefix": args.backend_prefix or "",
+        }
+    if spec is not None and spec.backend is not None:
+        if spec.backend.type != "s3":
+            return None
+        return {
+            "bucket": spec.backend.bucket,
+            "region": args.backend_region or spec.backend.region,
+            "prefix": args.backend_prefix
+            if args.backend_prefix is not None
+            else spec.backend.prefix,
+            "kms_key_id": spec.backend.kms_key_id,
+        }
+    recorded = args.state_dir / BACKEND_FILE
+    if recorded.is_file():
+        try:
+            config: dict[str, Any] = json.loads(recorded.read_text())
+        except ValueError as exc:
+            raise DeployerError(
+                f"{recorded}: unreadable ({exc}): run `deployer init` again"
+            ) from exc
+        return config
+    return None
+
+
+def _endpoint(args: argparse.Namespace) -> str | None:
+    endpoint: str | None = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint is None:
+        info = sandbox.status(args.state_dir)
+        endpoint = info.endpoint if info is not None else None
+    if endpoint is not None and _is_loopback(endpoint):
+        for name, value in sandbox.SANDBOX_CREDENTIALS.items():
+            os.environ.setdefault(name, value)
+    return endpoint
+
+
+def backend_for(args: argparse.Namespace, spec: Spec | None, endpoint: str | None) -> Backend:
+    if spec is None and args.spec.exists():
+        spec = load_spec(args.spec)
+    config = backend_config(args, spec)
+    if config is None:
+        return LocalBackend(args.state_dir)
+    import boto3
+
+    region = config.get("region") or (spec.region("primary") if spec else "us-east-1")
+    client = boto3.client("s3", region_name=region, endpoint_url=endpoint)
+    return S3Backend(client, str(config["bucket"]), str(config.get("prefix") or ""))
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Choose the S3 backend (flags or spec), create its bucket if asked, migrate local state."""
+    session = open_session(args)
+    config = backend_config(args, session.spec)
+    backend = session.backend
+    if config is None or not isinstance(backend, S3Backend):
+        print(f"State stays in local files under {args.state_dir} (no S3 backend configured).")
+        return 0
+    region = config.get("region") or session.spec.region("primary")
+    if args.create_bucket:
+        made = create_bucket(backend.client, backend.bucket, region, config.get("kms_key_id"))
+        print(
+            f"{'Created' if made else 'Configured'} the state bucket {backend.bucket} "
+            f"({region}): versioned, encrypted, public access blocked."
+        )
+    else:
+        try:
+            backend.client.head_bucket(Bucket=backend.bucket)
+        except ClientError as exc:
+            raise DeployerError(
+                f"the state bucket {backend.bucket} does not exist or is not reachable "
+                f"({describe_error(exc)}): rerun with --create-bucket to create it"
+            ) from exc
+    local = LocalBackend(args.state_dir)
+    if args.migrate:
+        with ExitStack() as stack:
+            for ws in WORKSPACES:
+                stack.enter_context(local.lock(ws, "init"))
+                stack.enter_context(backend.lock(ws, "init"))
+            for ws in WORKSPACES:
+                data = local.read(ws)
+                if data is None:
+                    continue
+                State.load(args.state_dir, ws)  # refuses a corrupt or newer-format file
+                remote = backend.read(ws)
+                if remote is not None and remote != data:
+                    raise DeployerError(
+                        f"{backend.describe(ws)} already holds a different state of workspace "
+                        f"{ws}: refusing to overwrite it (nothing was migrated for {ws})"
+                    )
+                backend.write(ws, data)
+                print(f"Migrated {local.describe(ws)} to {backend.describe(ws)}.")
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    record = {"bucket": backend.bucket, "region": region, "prefix": backend.prefix}
+    (args.state_dir / BACKEND_FILE).write_text(json.dumps(record, indent=2) + "\n")
+    print(f"State now lives in s3://{backend.bucket}/{backend.prefix}; locks are S3 objects.")
+    return 0
 
 
 def _is_loopback(url: str) -> bool:
@@ -219,7 +349,7 @@ def selected_workspaces(spec: Spec, region: str | None) -> list[str]:
 def locked(session: Session, workspaces: Sequence[str], operation: str) -> Iterator[None]:
     with ExitStack() as stack:
         for ws in workspaces:
-            stack.enter_context(workspace_lock(session.state_dir, ws, operation))
+            stack.enter_context(workspace_lock(session.state_dir, ws, operation, session.backend))
         yield
 
 
@@ -284,7 +414,10 @@ class Progress:
 
 def require_primary_first(session: Session, workspaces: list[str]) -> None:
     """The secondary references the primary (IAM roles, the source bucket, the database)."""
-    if workspaces == ["secondary"] and not State.load(session.state_dir, "primary").addresses():
+    if (
+        workspaces == ["secondary"]
+        and not State.load(session.state_dir, "primary", session.backend).addresses()
+    ):
         raise DeployerError(
             f"the primary workspace ({session.spec.region('primary')}) is not applied yet: "
             f"the secondary depends on it, so primary comes first (`deployer apply --region "
@@ -407,7 +540,7 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     session = open_session(args)
     workspaces = selected_workspaces(session.spec, args.region)
     if workspaces == ["primary"]:
-        secondary = State.load(session.state_dir, "secondary")
+        secondary = State.load(session.state_dir, "secondary", session.backend)
         if secondary.addresses():
             raise DeployerError(
                 f"the secondary workspace still has {len(secondary.addresses())} resources that "
@@ -601,7 +734,11 @@ def cmd_export_hcl(args: argparse.Namespace) -> int:
 
 
 def cmd_force_unlock(args: argparse.Namespace) -> int:
-    if force_unlock(args.state_dir, args.workspace):
+    backend = None
+    config = backend_config(args, load_spec(args.spec) if args.spec.exists() else None)
+    if config is not None:
+        backend = backend_for(args, None, _endpoint(args))
+    if force_unlock(args.state_dir, args.workspace, backend):
         print(f"Released the lock of workspace {args.workspace}.")
         return 0
     print(f"Workspace {args.workspace} is not locked.")

@@ -147,6 +147,21 @@ class Alarms:
 
 
 @dataclass
+class BackendConfig:
+    """Where state lives: `local` (the state directory) or `s3` (a bucket, with an S3 lock)."""
+
+    type: Literal["local", "s3"] = "local"
+    bucket: str | None = None
+    region: str | None = None
+    prefix: str = ""
+    kms_key_id: str | None = None
+
+
+REGION_NAME = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+@dataclass
 class Spec:
     project: str
     environment_suffix: str
@@ -162,6 +177,8 @@ class Spec:
     api: Api = field(default_factory=Api)
     alarms: Alarms = field(default_factory=Alarms)
     tags: dict[str, str] = field(default_factory=dict)
+    # Where state lives: read by load_spec, not part of the environment (no Terraform variable).
+    backend: BackendConfig | None = field(default=None, metadata={"internal": True})
     path: str = field(default="spec.yaml", metadata={"internal": True})
 
     def region(self, workspace: str) -> str:
@@ -207,10 +224,15 @@ def load_spec(path: Path) -> Spec:
         raise SpecError(f"{where}: YAML syntax error: {problem}") from exc
     lines = _line_numbers(root)
     errors: list[tuple[str, str]] = []
+    backend = None
+    if isinstance(raw, dict) and "backend" in raw:
+        raw = dict(raw)
+        backend = _build(BackendConfig, raw.pop("backend"), ("backend",), errors)
     spec = _build(Spec, raw, (), errors)
     if not errors:
         assert isinstance(spec, Spec)
         spec.path = str(path)
+        spec.backend = backend
         errors.extend(check_semantics(spec))
     if errors:
         raise SpecError("\n".join(_format(path, p, msg, lines) for p, msg in errors))
@@ -336,6 +358,7 @@ def _describe(value: Any) -> str:
 def check_semantics(spec: Spec) -> list[tuple[str, str]]:
     """What the types cannot say: names, regions, CIDRs and their layout."""
     errors: list[tuple[str, str]] = []
+    errors.extend(_check_backend(spec.backend))
     if not DNS_LABEL.match(spec.environment_suffix):
         errors.append(
             (
@@ -436,3 +459,19 @@ def _parse_cidr(
     except ValueError as exc:
         errors.append((path, f"invalid CIDR {text!r}: {exc}"))
         return None
+
+
+def _check_backend(backend: BackendConfig | None) -> list[tuple[str, str]]:
+    if backend is None:
+        return []
+    errors: list[tuple[str, str]] = []
+    if backend.type == "s3":
+        if not backend.bucket:
+            errors.append(("backend.bucket", "required when backend.type is s3"))
+        elif not BUCKET_NAME.match(backend.bucket) or ".." in backend.bucket:
+            errors.append(("backend.bucket", f"{backend.bucket!r} is not a valid S3 bucket name"))
+        if backend.region is not None and not REGION_NAME.match(backend.region):
+            errors.append(("backend.region", f"{backend.region!r} is not an AWS region name"))
+    elif backend.bucket or backend.kms_key_id:
+        errors.append(("backend", "bucket and kms_key_id apply only to backend.type s3"))
+    return errors

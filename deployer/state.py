@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from deployer.aws import DeployerError
+from deployer.backends import Backend, LocalBackend, LockedError, StateError, lock_message
 from deployer.model import is_write_only
 
 FORMAT_VERSION = 1
@@ -44,14 +42,6 @@ def without_secrets(value: Any) -> Any:
     return value
 
 
-class StateError(DeployerError):
-    pass
-
-
-class LockedError(StateError):
-    pass
-
-
 @dataclass
 class State:
     """One workspace's state; every mutation is saved before the call returns."""
@@ -61,14 +51,17 @@ class State:
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     serial: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    backend: Backend | None = field(default=None, repr=False)
 
     @classmethod
-    def load(cls, state_dir: Path, workspace: str) -> State:
-        path = state_dir / f"{workspace}.tfstate.json"
-        if not path.exists():
-            return cls(path, workspace)
+    def load(cls, state_dir: Path, workspace: str, backend: Backend | None = None) -> State:
+        backend = backend or LocalBackend(state_dir)
+        path = Path(backend.describe(workspace))
+        data = backend.read(workspace)
+        if data is None:
+            return cls(path, workspace, backend=backend)
         try:
-            doc = json.loads(path.read_text())
+            doc = json.loads(data)
         except (OSError, ValueError) as exc:
             raise StateError(
                 f"{path}: the state file is unreadable or corrupt ({exc}); restore it from "
@@ -82,7 +75,7 @@ class State:
             )
         if doc.get("workspace") != workspace or not isinstance(doc.get("resources"), dict):
             raise StateError(f"{path}: not a state file of workspace {workspace!r}")
-        return cls(path, workspace, doc["resources"], int(doc.get("serial", 0)))
+        return cls(path, workspace, doc["resources"], int(doc.get("serial", 0)), backend=backend)
 
     def get(self, address: str) -> dict[str, Any] | None:
         return self.resources.get(address)
@@ -101,86 +94,84 @@ class State:
         return sorted(self.resources)
 
     def _save(self) -> None:
-        """Write to a temporary file and rename it over the old one: never half-written."""
+        """Written whole: an atomic rename locally, one PUT in S3; never half-written."""
         self.serial += 1
+        data = self.to_bytes()
+        if self.backend is None:
+            atomic_write(self.path, data)
+        else:
+            self.backend.write(self.workspace, data)
+
+    def to_bytes(self) -> bytes:
         doc = {
             "version": FORMAT_VERSION,
             "workspace": self.workspace,
             "serial": self.serial,
             "resources": dict(sorted(self.resources.items())),
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(doc, handle, indent=2, sort_keys=False, default=str)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            if self.path.exists():
-                os.replace(self.path, self.path.with_name(self.path.name + ".backup"))
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        return (json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n").encode()
 
 
-def _pid_alive(pid: int) -> bool:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file and rename it over the old one: never half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _replace_keeping_backup(tmp, path)
+    except BaseException:
+        for leftover in (tmp, f"{tmp}.backup"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+        raise
+
+
+def _replace_keeping_backup(tmp: str, path: Path) -> None:
+    """Put `tmp` in place of `path`, keeping the old file as `path.backup`.
+
+    The state file exists at every instant: the backup is made by a hard link, renamed over the
+    old backup, and only then is the new file renamed over the state file. (Renaming the state
+    file to the backup first left a moment without any state file: a `kill -9` then made the
+    next run believe that nothing existed, and create everything again.)
+    """
+    if path.exists():
+        backup = path.with_name(path.name + ".backup")
+        link = f"{tmp}.backup"
+        try:
+            os.link(path, link)
+        except OSError:  # no hard links on this file system: a copy does the same
+            import shutil
+
+            shutil.copy2(path, link)
+        os.replace(link, backup)
+    os.replace(tmp, path)
 
 
 @contextmanager
-def workspace_lock(state_dir: Path, workspace: str, operation: str) -> Iterator[None]:
+def workspace_lock(
+    state_dir: Path, workspace: str, operation: str, backend: Backend | None = None
+) -> Iterator[None]:
     """An exclusive lock per workspace: a second holder fails at once, naming the first."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    path = state_dir / f"{workspace}.lock"
-    holder = {
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "operation": operation,
-        "since": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
-        raise LockedError(_lock_message(path, workspace)) from None
-    with os.fdopen(fd, "w") as handle:
-        json.dump(holder, handle)
-    try:
+    with (backend or LocalBackend(state_dir)).lock(workspace, operation):
         yield
-    finally:
-        path.unlink(missing_ok=True)
 
 
-def _lock_message(path: Path, workspace: str) -> str:
-    try:
-        held = json.loads(path.read_text())
-    except (OSError, ValueError):
-        held = {}
-    who = f"pid {held.get('pid', '?')} on {held.get('host', '?')}"
-    text = (
-        f"workspace {workspace} is locked by {who} ({held.get('operation', '?')}) "
-        f"since {held.get('since', '?')}"
-    )
-    same_host = held.get("host") == socket.gethostname()
-    if same_host and isinstance(held.get("pid"), int) and not _pid_alive(held["pid"]):
-        text += (
-            f"; that process is no longer running: release the stale lock with "
-            f"`deployer force-unlock {workspace}`"
-        )
-    return text
+def force_unlock(state_dir: Path, workspace: str, backend: Backend | None = None) -> bool:
+    return (backend or LocalBackend(state_dir)).force_unlock(workspace)
 
 
-def force_unlock(state_dir: Path, workspace: str) -> bool:
-    path = state_dir / f"{workspace}.lock"
-    if not path.exists():
-        return False
-    path.unlink()
-    return True
+__all__ = [
+    "FORMAT_VERSION",
+    "Backend",
+    "LockedError",
+    "State",
+    "StateError",
+    "atomic_write",
+    "force_unlock",
+    "lock_message",
+    "without_secrets",
+    "workspace_lock",
+]

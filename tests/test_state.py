@@ -88,3 +88,28 @@ def test_secrets_never_reach_the_state_file(tmp_path: Path) -> None:
     text = (tmp_path / "primary.tfstate.json").read_text()
     assert "hunter2" not in text
     assert "manage_master_user_password" in text and "arn:secret" in text
+
+
+def test_the_state_file_exists_at_every_instant_of_a_save(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kill at any point of a save leaves a state file (old or new), never none."""
+    import deployer.state as state_module
+
+    state = State.load(tmp_path, "primary")
+    state.record("aws_vpc.main", {"type": "aws_vpc", "id": "vpc-1"})
+    path = tmp_path / "primary.tfstate.json"
+    seen: list[bool] = []
+    real_replace = os.replace
+
+    def replace(src: str, dst: str | Path) -> None:
+        seen.append(path.exists())
+        real_replace(src, dst)
+        seen.append(path.exists())
+
+    monkeypatch.setattr(state_module.os, "replace", replace)
+    state.record("aws_vpc.main", {"type": "aws_vpc", "id": "vpc-2"})
+    assert seen and all(seen)
+    backup = json.loads((tmp_path / "primary.tfstate.json.backup").read_text())
+    assert backup["resources"]["aws_vpc.main"]["id"] == "vpc-1"
+    assert json.loads(path.read_text())["resources"]["aws_vpc.main"]["id"] == "vpc-2"
