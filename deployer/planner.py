@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from deployer.aws import Clients, DeployerError, describe_error
 from deployer.diff import diff_attributes
 from deployer.graph import Graph
@@ -162,7 +164,7 @@ def plan_changes(
             return node.key, (entry or {}).get("attributes")
         try:
             return node.key, driver.read(context_for(clients, region, node), entry["id"])
-        except Exception as exc:
+        except ClientError as exc:  # connection and credential errors speak for themselves
             raise PlanError(
                 f"{node.key}: reading the live resource failed: {describe_error(exc)}"
             ) from exc
@@ -262,7 +264,7 @@ def _plan_data_source(
         return change
     try:
         live = driver.read(context_for(clients, region, node), desired)
-    except Exception as exc:
+    except ClientError as exc:
         raise PlanError(f"{node.key}: look-up failed: {describe_error(exc)}") from exc
     if live is None:
         raise PlanError(f"{node.key}: the look-up found nothing for {desired}")
