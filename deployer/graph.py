@@ -134,14 +134,3 @@ def build_graph(spec: Spec, workspaces: Iterable[str] = WORKSPACES) -> Graph:
         chain = " → ".join([a for a, _ in cycle] + [cycle[0][0]])
         raise GraphError(f"dependency cycle: {chain}")
     return Graph(dag, spec, [o for o in outputs if o.workspace in wanted])
-
-
-def cross_workspace_refs(graph: Graph) -> dict[str, list[str]]:
-    """For each node, the keys in other workspaces it depends on (resolved from their state)."""
-    out: dict[str, list[str]] = {}
-    for node in graph.nodes():
-        for ref in node.references():
-            target = ref_key(ref, node.workspace)
-            if target not in graph:
-                out.setdefault(node.key, []).append(target)
-    return out

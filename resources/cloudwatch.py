@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from deployer.aws import error_code, is_not_found, tag_changes, tag_dict, tag_list, user_tags
+from deployer.aws import is_not_found, tag_changes, tag_dict, tag_list, user_tags
 from deployer.model import Json, Node, Output, Ref
 from deployer.resource import GLOBAL_REGION, Context, Resource, blueprint, resource
 from deployer.spec import Spec
@@ -33,7 +33,6 @@ TERRAFORM_FILE = "cloudwatch.tf"
 HEALTH_METRICS_REGION = GLOBAL_REGION
 GIB = 1024**3
 # CloudWatch's code for a missing dashboard or alarm (DashboardNotFoundError and friends).
-CLOUDWATCH_NOT_FOUND = frozenset({"ResourceNotFound", "ResourceNotFoundException"})
 
 
 def alarm_name(spec: Spec, workspace: str, what: str) -> str:
@@ -339,7 +338,7 @@ class MetricAlarm(Resource):
         try:
             ctx.client("cloudwatch").delete_alarms(AlarmNames=[id])
         except Exception as exc:
-            if not (is_not_found(exc) or error_code(exc) in CLOUDWATCH_NOT_FOUND):
+            if not (is_not_found(exc)):
                 raise
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
@@ -361,7 +360,7 @@ class Dashboard(Resource):
         try:
             got = ctx.client("cloudwatch").get_dashboard(DashboardName=id)
         except Exception as exc:
-            if is_not_found(exc) or error_code(exc) in CLOUDWATCH_NOT_FOUND:
+            if is_not_found(exc):
                 return None
             raise
         return {
@@ -379,7 +378,7 @@ class Dashboard(Resource):
         try:
             ctx.client("cloudwatch").delete_dashboards(DashboardNames=[id])
         except Exception as exc:
-            if not (is_not_found(exc) or error_code(exc) in CLOUDWATCH_NOT_FOUND):
+            if not (is_not_found(exc)):
                 raise
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:

@@ -725,7 +725,7 @@ def update_tags(ddb: Any, arn: str, desired: dict[str, str], live: dict[str, str
 
 def table_missing(exc: BaseException) -> bool:
     """Not found, in DescribeContinuousBackups' dialect too (TableNotFoundException)."""
-    return is_not_found(exc) or error_code(exc) == "TableNotFoundException"
+    return is_not_found(exc)
 
 
 def backups_not_ready(exc: BaseException) -> bool:

@@ -60,7 +60,6 @@ SETTING_STABLE_TIMEOUT = 120.0
 IAM_PROPAGATION_TIMEOUT = 120.0
 
 # Codes meaning "this setting is not there" that deployer.aws does not know yet.
-SETTING_ABSENT_CODES = frozenset({"OwnershipControlsNotFoundError"})
 
 
 def bucket_name(spec: Spec, workspace: str) -> str:
@@ -722,7 +721,7 @@ class BucketReplication(BucketSetting):
 
 def _setting_absent(exc: BaseException) -> bool:
     """The setting (or its whole bucket) is not there: each setting names that differently."""
-    return is_not_found(exc) or error_code(exc) in SETTING_ABSENT_CODES
+    return is_not_found(exc)
 
 
 def _transient_write_error(exc: BaseException, *, retry_missing: bool = True) -> bool:

@@ -68,37 +68,6 @@ RESOURCE_KEYS = {
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def faithful_replication(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto 5.2.1's GetBucketReplication rewrites every rule: it drops SourceSelectionCriteria
-    and always answers DeleteMarkerReplication Disabled (tests/resources/test_s3.py pins the
-    gap). AWS returns what was put; so does moto with this patch, for the duration of a test."""
-    from moto.core.responses import ActionResult
-    from moto.s3.exceptions import ReplicationConfigurationNotFoundError
-    from moto.s3.responses import S3Response
-
-    def blanks(value: Any) -> Any:  # xmltodict reads <Prefix></Prefix> as None
-        if isinstance(value, dict):
-            return {k: blanks(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [blanks(v) for v in value]
-        return "" if value is None else value
-
-    def get_bucket_replication(self: Any) -> Any:
-        self.data["Action"] = "GetBucketReplication"
-        replication = self.backend.get_bucket_replication(self.bucket_name)
-        if not replication:
-            raise ReplicationConfigurationNotFoundError(bucket_name=self.bucket_name)
-        rules = [blanks(copy.deepcopy(rule)) for rule in replication["Rule"]]
-        return self.serialized(
-            ActionResult(
-                {"ReplicationConfiguration": {"Role": replication["Role"], "Rules": rules}}
-            )
-        )
-
-    monkeypatch.setattr(S3Response, "get_bucket_replication", get_bucket_replication)
-
-
 class Recorder:
     """Every operation botocore sends through the clients it is hooked into."""
 
@@ -156,7 +125,7 @@ def entry_id(deployment: Any, key: str) -> str:
 
 
 def test_drift_right_after_a_full_apply_is_clean(
-    deployment: Any, faithful_replication: None
+    deployment: Any
 ) -> None:
     deployment.apply()
     recorder = Recorder()
@@ -207,7 +176,7 @@ def test_drift_right_after_a_full_apply_is_clean(
 
 
 def test_out_of_band_changes_are_detected_then_healed_by_apply(
-    deployment: Any, faithful_replication: None
+    deployment: Any
 ) -> None:
     deployment.apply()
     c = deployment.clients
@@ -386,7 +355,7 @@ def test_out_of_band_changes_are_detected_then_healed_by_apply(
     assert {(u.workspace, u.kind, u.id) for u in healed.unmanaged} == unmanaged
 
 
-def test_what_is_not_drift(deployment: Any, faithful_replication: None) -> None:
+def test_what_is_not_drift(deployment: Any) -> None:
     """Policies rewritten in another order or form, a spec change, a resource yet to be made
     and one no longer in the spec: none of them is drift."""
     deployment.apply()
