@@ -6,6 +6,14 @@ kept as `.backup`) and a lock file created with O_EXCL. `S3Backend` keeps the st
 writing `<prefix>/<workspace>.tflock` with `If-None-Match: *` (an S3 conditional write, as
 Terraform's `use_lockfile` does): a second writer gets 412 PreconditionFailed, reads the lock
 object, and fails at once naming the holder.
+
+A lock held by a dead process on the same host is recognised by its pid. One left in S3 by a
+process on another host cannot be: while it holds the lock, the holder rewrites the lock object
+every `LOCK_HEARTBEAT_SECONDS` with a fresh `heartbeat` time (a conditional write, `If-Match` the
+ETag it wrote last, so it never overwrites a lock that someone else took after a force-unlock),
+and a lock whose heartbeat is older than `LOCK_EXPIRY_SECONDS` is reported as stale, naming
+`deployer force-unlock`. It is never taken over automatically (as with Terraform): a holder
+that is only slow or cut off from S3 may still be writing.
 """
 
 from __future__ import annotations
@@ -13,6 +21,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,6 +30,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from deployer.aws import DeployerError
+
+# The holder of an S3 lock renews it this often; a lock not renewed for LOCK_EXPIRY_SECONDS is
+# reported as stale (its holder is most likely gone). Module constants so that tests can
+# shorten them; read at the time of use.
+LOCK_HEARTBEAT_SECONDS = 30.0
+LOCK_EXPIRY_SECONDS = 300.0
 
 
 class StateError(DeployerError):
@@ -63,16 +79,57 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def heartbeat_age(held: dict[str, Any]) -> float | None:
+    """Seconds since the holder last renewed its lock; None for a lock without heartbeats
+    (a local lock, or one written by an older deployer)."""
+    value = held.get("heartbeat")
+    if not isinstance(value, str):
+        return None
+    try:
+        beat = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if beat.tzinfo is None:
+        beat = beat.replace(tzinfo=UTC)
+    return max(0.0, (datetime.now(UTC) - beat).total_seconds())
+
+
+def duration(seconds: float) -> str:
+    """`45 seconds`, `7 minutes`, `3.5 hours`, `2.0 days`."""
+    if seconds < 120:
+        return f"{seconds:.0f} seconds"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} minutes"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 86400:.1f} days"
+
+
 def lock_message(workspace: str, held: dict[str, Any], where: str = "") -> str:
     who = f"pid {held.get('pid', '?')} on {held.get('host', '?')}"
     text = (
         f"workspace {workspace} is locked{where} by {who} ({held.get('operation', '?')}) "
         f"since {held.get('since', '?')}"
     )
+    age = heartbeat_age(held)
+    if age is not None:
+        text += f", last heartbeat {duration(age)} ago"
     same_host = held.get("host") == socket.gethostname()
     if same_host and isinstance(held.get("pid"), int) and not pid_alive(held["pid"]):
         text += (
             f"; that process is no longer running: release the stale lock with "
+            f"`deployer force-unlock {workspace}`"
+        )
+    elif age is not None and age > LOCK_EXPIRY_SECONDS:
+        text += (
+            f"; the lock is stale: a live holder renews it every "
+            f"{duration(LOCK_HEARTBEAT_SECONDS)} and it has not been renewed for "
+            f"{duration(age)} (expiry: {duration(LOCK_EXPIRY_SECONDS)}), so its holder has most "
+            f"likely died. Make sure it is not running, then release the lock with "
             f"`deployer force-unlock {workspace}`"
         )
     else:
@@ -184,16 +241,18 @@ class S3Backend:
     @contextmanager
     def lock(self, workspace: str, operation: str) -> Iterator[None]:
         key = self.key(workspace, ".tflock")
+        ours = holder_info(operation)
+        ours["heartbeat"] = ours["since"]
         try:
-            self.client.put_object(
+            response = self.client.put_object(
                 Bucket=self.bucket,
                 Key=key,
-                Body=json.dumps(holder_info(operation)).encode(),
+                Body=json.dumps(ours).encode(),
                 ContentType="application/json",
                 IfNoneMatch="*",
             )
         except Exception as exc:
-            if _code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+            if _code(exc) in PRECONDITION_CODES:
                 held = self._read_lock(workspace)
                 where = f" (s3://{self.bucket}/{key})"
                 raise LockedError(lock_message(workspace, held, where)) from None
@@ -203,10 +262,65 @@ class S3Backend:
                     f"`deployer init --backend-bucket {self.bucket}`"
                 ) from exc
             raise
+        etag = response.get("ETag") or self.client.head_object(Bucket=self.bucket, Key=key)["ETag"]
+        heartbeat = _Heartbeat(self, workspace, key, ours, str(etag))
+        heartbeat.start()
         try:
             yield
         finally:
+            heartbeat.stopped.set()
+            heartbeat.join()  # an in-flight renewal finishes first: its ETag is the last one
+            if not heartbeat.lost:
+                self._release(workspace, key, heartbeat.etag)
+
+    def _conditional(self, operation: str) -> bool:
+        """Whether this botocore knows `If-Match` on `operation` (older ones do not)."""
+        try:
+            shape = self.client.meta.service_model.operation_model(operation).input_shape
+        except Exception:
+            return False
+        return "IfMatch" in shape.members
+
+    def _put_if_match(self, key: str, body: bytes, etag: str) -> str:
+        """Replace `key` only if it is still the object with `etag`; returns the new ETag."""
+        args: dict[str, Any] = {"ContentType": "application/json"}
+        if self._conditional("PutObject"):
+            args["IfMatch"] = etag
+        else:  # an older botocore: compare, then write (a narrow race, but never a blind write)
+            current = self.client.head_object(Bucket=self.bucket, Key=key)["ETag"]
+            if current != etag:
+                raise _precondition_failed()
+        response = self.client.put_object(Bucket=self.bucket, Key=key, Body=body, **args)
+        return str(
+            response.get("ETag") or self.client.head_object(Bucket=self.bucket, Key=key)["ETag"]
+        )
+
+    def _release(self, workspace: str, key: str, etag: str) -> None:
+        """Delete our lock object, and only ours: after a force-unlock someone else's lock may
+        be there now."""
+        try:
+            if self._conditional("DeleteObject"):
+                try:
+                    self.client.delete_object(Bucket=self.bucket, Key=key, IfMatch=etag)
+                    return
+                except Exception as exc:
+                    if _code(exc) in PRECONDITION_CODES + NOT_FOUND_CODES:
+                        raise
+                    # A store without conditional deletes: compare, then delete, below.
+            if self.client.head_object(Bucket=self.bucket, Key=key)["ETag"] != etag:
+                raise _precondition_failed()
             self.client.delete_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            if _code(exc) in NOT_FOUND_CODES:
+                return  # released already (force-unlock)
+            if _code(exc) in PRECONDITION_CODES:
+                _warn(
+                    f"the lock of workspace {workspace} (s3://{self.bucket}/{key}) is no longer "
+                    "the one this run took (released with force-unlock and taken by another "
+                    "run?): left in place"
+                )
+                return
+            raise
 
     def force_unlock(self, workspace: str) -> bool:
         key = self.key(workspace, ".tflock")
@@ -218,6 +332,60 @@ class S3Backend:
             raise
         self.client.delete_object(Bucket=self.bucket, Key=key)
         return True
+
+
+class _Heartbeat(threading.Thread):
+    """Renews one S3 lock while its holder runs: every LOCK_HEARTBEAT_SECONDS, the lock object
+    is rewritten with a fresh `heartbeat` time, only if it is still the object this run wrote
+    last (`If-Match` its ETag). A lock that is gone or someone else's now is never touched
+    again (`lost`); a failed renewal (throttling, network) is retried at the next beat."""
+
+    def __init__(
+        self, backend: S3Backend, workspace: str, key: str, held: dict[str, Any], etag: str
+    ) -> None:
+        super().__init__(name=f"lock-heartbeat-{workspace}", daemon=True)
+        self.backend = backend
+        self.workspace = workspace
+        self.key = key
+        self.held = held
+        self.etag = etag
+        self.stopped = threading.Event()
+        self.lost = False
+
+    def run(self) -> None:
+        while not self.stopped.wait(LOCK_HEARTBEAT_SECONDS):
+            if not self.beat():
+                return
+
+    def beat(self) -> bool:
+        body = json.dumps({**self.held, "heartbeat": _now()}).encode()
+        try:
+            self.etag = self.backend._put_if_match(self.key, body, self.etag)
+        except Exception as exc:
+            if _code(exc) in PRECONDITION_CODES + NOT_FOUND_CODES:
+                self.lost = True
+                _warn(
+                    f"the lock of workspace {self.workspace} "
+                    f"(s3://{self.backend.bucket}/{self.key}) was released by someone else "
+                    "(force-unlock?) while this run held it: it is no longer renewed"
+                )
+                return False
+        return True
+
+
+PRECONDITION_CODES = ("PreconditionFailed", "412", "ConditionalRequestConflict")
+NOT_FOUND_CODES = ("NoSuchKey", "404", "NotFound")
+
+
+def _precondition_failed() -> Exception:
+    from botocore.exceptions import ClientError
+
+    error = {"Error": {"Code": "PreconditionFailed", "Message": "ETag differs"}}
+    return ClientError(error, "PutObject")
+
+
+def _warn(message: str) -> None:
+    print(f"Warning: {message}", file=sys.stderr, flush=True)
 
 
 def _code(exc: Exception) -> str:

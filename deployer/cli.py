@@ -215,19 +215,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def open_session(args: argparse.Namespace, out: TextIO = sys.stdout) -> Session:
-    """Load and validate the spec, then decide where AWS is: nothing reaches AWS before this."""
-    spec = load_spec(args.spec)
-    endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
-    if endpoint is None:
-        info = sandbox.status(args.state_dir)
-        if info is not None:
-            endpoint = info.endpoint
-            print(f"Using the local sandbox at {endpoint}.", file=sys.stderr)
-    if endpoint is not None and _is_loopback(endpoint):
-        for name, value in sandbox.SANDBOX_CREDENTIALS.items():
-            os.environ.setdefault(name, value)
-    return Session(spec, args.state_dir, endpoint, out, backend_for(args, spec, endpoint))
+def open_session(
+    args: argparse.Namespace, out: TextIO = sys.stdout, spec: Spec | None = None
+) -> Session:
+    """Load and validate the spec, then decide where AWS is and where state lives: nothing
+    reaches AWS before this. Every command that reads or writes state goes through here (or,
+    without a spec, `backend_for`), so all of them see the same backend."""
+    spec = spec or load_spec(args.spec)
+    endpoint = _endpoint(args, announce=True)
+    return Session(spec, args.state_dir, endpoint, out, backend_for(args, spec))
 
 
 BACKEND_FILE = "backend.json"
@@ -264,18 +260,23 @@ def backend_config(args: argparse.Namespace, spec: Spec | None) -> dict[str, Any
     return None
 
 
-def _endpoint(args: argparse.Namespace) -> str | None:
+def _endpoint(args: argparse.Namespace, announce: bool = False) -> str | None:
+    """--endpoint-url, else AWS_ENDPOINT_URL, else a sandbox started with this --state-dir."""
     endpoint: str | None = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
     if endpoint is None:
         info = sandbox.status(args.state_dir)
         endpoint = info.endpoint if info is not None else None
+        if endpoint is not None and announce:
+            print(f"Using the local sandbox at {endpoint}.", file=sys.stderr)
     if endpoint is not None and _is_loopback(endpoint):
         for name, value in sandbox.SANDBOX_CREDENTIALS.items():
             os.environ.setdefault(name, value)
     return endpoint
 
 
-def backend_for(args: argparse.Namespace, spec: Spec | None, endpoint: str | None) -> Backend:
+def backend_for(args: argparse.Namespace, spec: Spec | None = None) -> Backend:
+    """Where state lives, the same for every command: the S3 backend of `backend_config`
+    (reached through `_endpoint`), else local files in --state-dir."""
     if spec is None and args.spec.exists():
         spec = load_spec(args.spec)
     config = backend_config(args, spec)
@@ -284,7 +285,7 @@ def backend_for(args: argparse.Namespace, spec: Spec | None, endpoint: str | Non
     import boto3
 
     region = config.get("region") or (spec.region("primary") if spec else "us-east-1")
-    client = boto3.client("s3", region_name=region, endpoint_url=endpoint)
+    client = boto3.client("s3", region_name=region, endpoint_url=_endpoint(args))
     return S3Backend(client, str(config["bucket"]), str(config.get("prefix") or ""))
 
 
@@ -616,10 +617,11 @@ def outputs_of(graph: Graph, states: dict[str, State]) -> dict[str, dict[str, An
 
 
 def cmd_output(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
+    session = open_session(args)
+    spec = session.spec
     workspaces = selected_workspaces(spec, args.region)
     graph = build_graph(spec, workspaces)
-    states = {ws: State.load(args.state_dir, ws) for ws in WORKSPACES}
+    states = session.states(workspaces)
     values = outputs_of(graph, states)
     if args.json:
         print(json.dumps(values, indent=2, sort_keys=True))
@@ -697,7 +699,8 @@ def cmd_export_hcl(args: argparse.Namespace) -> int:
     graph = build_graph(spec)
     import_ids = None
     if args.with_imports:
-        states = {ws: State.load(args.state_dir, ws) for ws in WORKSPACES}
+        session = open_session(args, spec=spec)
+        states = session.states(WORKSPACES)
         import_ids = {
             ws: {
                 address: str(entry["id"])
@@ -707,9 +710,11 @@ def cmd_export_hcl(args: argparse.Namespace) -> int:
             for ws, state in states.items()
         }
         if not any(import_ids.values()):
+            backend = session.backend or LocalBackend(args.state_dir)
+            places = " and ".join(backend.describe(ws) for ws in WORKSPACES)
             raise DeployerError(
-                f"--with-imports needs applied state: {args.state_dir} holds none "
-                "(run `deployer apply` first, or point --state-dir at the state)"
+                f"--with-imports needs applied state: there is none in {places} (run "
+                "`deployer apply` first, or point --state-dir or --backend-bucket at the state)"
             )
     files = export_files(graph, spec, import_ids)
     if args.check is not None:
@@ -734,11 +739,7 @@ def cmd_export_hcl(args: argparse.Namespace) -> int:
 
 
 def cmd_force_unlock(args: argparse.Namespace) -> int:
-    backend = None
-    config = backend_config(args, load_spec(args.spec) if args.spec.exists() else None)
-    if config is not None:
-        backend = backend_for(args, None, _endpoint(args))
-    if force_unlock(args.state_dir, args.workspace, backend):
+    if force_unlock(args.state_dir, args.workspace, backend_for(args)):
         print(f"Released the lock of workspace {args.workspace}.")
         return 0
     print(f"Workspace {args.workspace} is not locked.")

@@ -46,7 +46,7 @@ from deployer.model import (
     node_key,
     resolve,
 )
-from deployer.planner import PlanError, Values, context_for
+from deployer.planner import PlanError, Values, context_for, prefetch_reads
 from deployer.resource import DataSource, Resource, driver_for, resource_driver
 from deployer.state import State
 
@@ -242,7 +242,8 @@ def _read_live(
         driver = driver_for(node)
         assert isinstance(driver, Resource)
         try:
-            live = driver.read(context_for(clients, graph.spec.region, node), str(entry["id"]))
+            context = context_for(clients, graph.spec.region, node, batch=batch)
+            live = driver.read(context, str(entry["id"]))
         except NotImplementedError:
             return node.key, UNREADABLE
         except Exception as exc:
@@ -259,6 +260,7 @@ def _read_live(
         and entry.get("status") == "created"
         and entry.get("id")
     ]
+    batch = prefetch_reads(todo, states, clients, graph.spec.region, parallelism)
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         return dict(pool.map(read, todo))
 

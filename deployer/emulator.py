@@ -14,14 +14,17 @@ The extensions below (``install_extensions``) add KMS custom rotation periods an
 ``StartDBInstanceAutomatedBackupsReplication``
 and ``StopDBInstanceAutomatedBackupsReplication``, and correct moto where it departs from AWS on
 what the deployer relies on (each correction is a small patch of its own, listed in
-``RDS_CORRECTIONS``, ``S3_CORRECTIONS`` and ``DYNAMODB_CORRECTIONS``):
+``RDS_CORRECTIONS``, ``S3_CORRECTIONS``, ``DYNAMODB_CORRECTIONS``, ``EC2_CORRECTIONS`` and
+``LAMBDA_CORRECTIONS``):
 
 - RDS: enhanced monitoring and Performance Insights settings, ModifyDBSubnetGroup,
   ResetDBParameterGroup, cross-region read replicas, and the refusal of a replica of a source
   whose master password Secrets Manager manages;
 - S3: GetBucketReplication returns the configuration as it was put;
 - DynamoDB: UpdateTable's stream changes (disable, then enable anew) and attribute definitions
-  (merged, pruned to the keys in use), and TagResource on a key the table already has.
+  (merged, pruned to the keys in use), and TagResource on a key the table already has;
+- EC2: DescribeVpcEndpoints filtered by `vpc-endpoint-id`;
+- Lambda: a function's KMSKeyArn (the key of its environment variables) is kept and reported.
 
 It patches moto's classes, so it works in this server and in-process under ``moto.mock_aws``
 alike. This module imports moto lazily: importing it has no side effect on the environment or on
@@ -828,6 +831,29 @@ def _install_s3_replication_as_put() -> None:
 S3_CORRECTIONS: tuple[Callable[[], None], ...] = (_install_s3_replication_as_put,)
 
 
+# --- EC2: DescribeVpcEndpoints by the `vpc-endpoint-id` filter ----------------------------------
+# AWS filters endpoints by id (the deployer's batched reads ask for many at once that way);
+# moto 5.2 answers "not implemented" for that filter.
+
+
+def _endpoint_id_filter(original: Any) -> Any:
+    def get_filter_value(self: Any, filter_name: str, method_name: str | None = None) -> Any:
+        if filter_name == "vpc-endpoint-id":
+            return self.id
+        return original(self, filter_name, method_name)
+
+    return get_filter_value
+
+
+def _install_ec2_endpoint_id_filter() -> None:
+    from moto.ec2.models.vpcs import VPCEndPoint
+
+    _patch(VPCEndPoint, "get_filter_value", "endpoint-id", _endpoint_id_filter)
+
+
+EC2_CORRECTIONS: tuple[Callable[[], None], ...] = (_install_ec2_endpoint_id_filter,)
+
+
 # ---------------------------------------------------------------------------------------------
 # DynamoDB corrections (applied with `_patch`, as the RDS ones).
 # ---------------------------------------------------------------------------------------------
@@ -953,9 +979,59 @@ DYNAMODB_CORRECTIONS: tuple[Callable[[], None], ...] = (
 )
 
 
+# ---------------------------------------------------------------------------------------------
+# Lambda corrections (applied with `_patch`, as the RDS ones).
+# ---------------------------------------------------------------------------------------------
+
+# --- Lambda: the customer-managed key of a function's environment ------------------------------
+# AWS keeps CreateFunction's and UpdateFunctionConfiguration's KMSKeyArn and reports it in the
+# function's configuration (absent while Lambda's own key is used; an empty KMSKeyArn goes back
+# to it). moto accepts the parameter and drops it.
+
+
+def _lambda_kms_on_create(original: Any) -> Any:
+    def __init__(self: Any, account_id: str, spec: dict[str, Any], *args: Any, **kw: Any) -> None:
+        original(self, account_id, spec, *args, **kw)
+        self.kms_key_arn = spec.get("KMSKeyArn") or None
+
+    return __init__
+
+
+def _lambda_kms_on_update(original: Any) -> Any:
+    def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
+        if "KMSKeyArn" in config_updates:
+            self.kms_key_arn = config_updates["KMSKeyArn"] or None
+        result: dict[str, Any] = original(self, config_updates)
+        return result
+
+    return update_configuration
+
+
+def _lambda_kms_reported(original: Any) -> Any:
+    def get_configuration(self: Any, *args: Any, **kw: Any) -> dict[str, Any]:
+        config: dict[str, Any] = original(self, *args, **kw)
+        if getattr(self, "kms_key_arn", None):
+            config["KMSKeyArn"] = self.kms_key_arn
+        return config
+
+    return get_configuration
+
+
+def _install_lambda_kms_key() -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    _patch(LambdaFunction, "__init__", "kms-key", _lambda_kms_on_create)
+    _patch(LambdaFunction, "update_configuration", "kms-key", _lambda_kms_on_update)
+    _patch(LambdaFunction, "get_configuration", "kms-key", _lambda_kms_reported)
+
+
+LAMBDA_CORRECTIONS: tuple[Callable[[], None], ...] = (_install_lambda_kms_key,)
+
+
 def install_extensions() -> None:
     """Patch moto's RDS and KMS classes with the behaviour moto 5.2 lacks, and apply the
-    RDS_CORRECTIONS, S3_CORRECTIONS and DYNAMODB_CORRECTIONS.
+    RDS_CORRECTIONS, S3_CORRECTIONS, DYNAMODB_CORRECTIONS, EC2_CORRECTIONS and
+    LAMBDA_CORRECTIONS.
 
     Idempotent and thread-safe; affects every moto backend in this process (server or
     ``mock_aws``).
@@ -984,7 +1060,13 @@ def install_extensions() -> None:
             setattr(RDSResponse, name, function)
         setattr(KmsResponse, "enable_key_rotation", _kms_enable_key_rotation)  # noqa: B010
         setattr(KmsResponse, "get_key_rotation_status", _kms_get_key_rotation_status)  # noqa: B010
-        for correct in (*RDS_CORRECTIONS, *S3_CORRECTIONS, *DYNAMODB_CORRECTIONS):
+        for correct in (
+            *RDS_CORRECTIONS,
+            *S3_CORRECTIONS,
+            *DYNAMODB_CORRECTIONS,
+            *EC2_CORRECTIONS,
+            *LAMBDA_CORRECTIONS,
+        ):
             correct()
         setattr(RDSBackend, _INSTALLED_MARK, True)
 

@@ -11,6 +11,7 @@ an optional third field limits it to operations whose name starts with a prefix:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -21,6 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
+
+# Where an answered request is pointed, so that no other responder acts on it.
+ANSWERED_URL = "https://fault-injected.invalid/"
 
 # HTTP status AWS uses with each error code (the retry logic reads both).
 STATUS = {
@@ -35,12 +39,17 @@ STATUS = {
 
 @dataclass
 class FaultInjector:
-    """Fails `share` of the matching calls with one of `codes`, picked at random."""
+    """Fails `share` of the matching calls with one of `codes`, picked at random.
+
+    `limit` bounds the number of faults (`limit=1` with `share=1.0`: the first matching call
+    fails, the rest pass).
+    """
 
     share: float
     codes: tuple[str, ...]
     operation_prefix: str = ""
     seed: int | None = None
+    limit: int | None = None
     injected: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -52,25 +61,41 @@ class FaultInjector:
         if not operation.startswith(self.operation_prefix):
             return None
         with self._lock:
+            if self.limit is not None and sum(self.injected.values()) >= self.limit:
+                return None
             if self._random.random() >= self.share:
                 return None
             code = self._random.choice(self.codes)
             self.injected[f"{service}:{operation}:{code}"] += 1
-        return error_response(request.url, _protocol(service), code)
+        response = error_response(request.url, _protocol(service), code)
+        # botocore calls every `before-send` handler and takes the first answer: a responder
+        # registered after this one (moto's in-process mock) would still carry the request out,
+        # creating what the fault says was not created. Pointed nowhere, it is ignored.
+        request.url = ANSWERED_URL
+        return response
 
     def hook(self) -> tuple[str, Any]:
         """For `Clients(hooks=[...])`: answers before the request leaves the machine."""
         return ("before-send", self)
 
 
+@functools.cache
 def _protocol(service_id: str) -> str:
-    """The wire protocol of a service, which decides how an error body is written."""
+    """The wire protocol of a service, which decides how an error body is written.
+
+    Service models are costly to load (seconds for all of them): the service named like the id
+    is tried first (`ec2`, `api-gateway` → `apigateway`), and every answer is kept.
+    """
     import botocore.session
 
-    for name in botocore.session.get_session().get_available_services():
-        model = botocore.session.get_session().get_service_model(name)
+    session = botocore.session.get_session()
+    available = session.get_available_services()
+    guesses = [n for n in (service_id, service_id.replace("-", "")) if n in available]
+    for name in [*guesses, *available]:
+        model = session.get_service_model(name)
         if model.service_id.hyphenize() == service_id:
-            return str(model.protocol)
+            # The one the client speaks: CloudWatch lists CBOR first, botocore picks JSON.
+            return str(getattr(model, "resolved_protocol", model.protocol))
     return "json"
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from deployer.aws import Clients, DeployerError, describe_error
+from deployer.batch import BatchRead, ReadBatch
 from deployer.diff import diff_attributes
 from deployer.graph import Graph
 from deployer.model import (
@@ -93,6 +94,7 @@ def context_for(
     spec_region: Callable[[str], str],
     node: Node,
     options: dict[str, Any] | None = None,
+    batch: ReadBatch | None = None,
 ) -> Context:
     driver = driver_for(node)
     region = node.attributes.get("region") or spec_region(node.workspace)
@@ -100,7 +102,29 @@ def context_for(
         region = GLOBAL_REGION
     if isinstance(region, Ref):
         raise PlanError(f"{node.key}: region must be a literal")
-    return Context(clients, str(region), node, dict(options or {}))
+    return Context(clients, str(region), node, dict(options or {}), batch)
+
+
+def prefetch_reads(
+    nodes: list[Node],
+    states: dict[str, State],
+    clients: Clients,
+    spec_region: Callable[[str], str],
+    parallelism: int = 10,
+) -> ReadBatch:
+    """Make the batched describe calls the reads of these deployed nodes will need."""
+    wanted: list[tuple[str, BatchRead]] = []
+    for node in nodes:
+        driver = driver_for(node)
+        entry = states[node.workspace].get(node.address)
+        if not isinstance(driver, Resource) or not entry or entry.get("status") != "created":
+            continue
+        region = context_for(clients, spec_region, node).region
+        recorded = entry.get("attributes") or {}
+        wanted += [(region, read) for read in driver.batch_reads(str(entry["id"]), recorded)]
+    batch = ReadBatch()
+    batch.prefetch(clients, wanted, parallelism)
+    return batch
 
 
 def node_from_entry(workspace: str, address: str, entry: dict[str, Any]) -> Node:
@@ -151,6 +175,7 @@ def plan_changes(
     region = graph.spec.region
     nodes = [n for n in graph.nodes() if n.workspace in workspaces]
     _check_cross_workspace(nodes, states, workspaces)
+    batch = prefetch_reads(nodes, states, clients, region, parallelism) if refresh else None
 
     def read_live(node: Node) -> tuple[str, dict[str, Any] | None]:
         driver = driver_for(node)
@@ -163,7 +188,8 @@ def plan_changes(
         ):
             return node.key, (entry or {}).get("attributes")
         try:
-            return node.key, driver.read(context_for(clients, region, node), entry["id"])
+            context = context_for(clients, region, node, batch=batch)
+            return node.key, driver.read(context, entry["id"])
         except ClientError as exc:  # connection and credential errors speak for themselves
             raise PlanError(
                 f"{node.key}: reading the live resource failed: {describe_error(exc)}"

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from deployer.aws import Clients
+from deployer.batch import BatchRead, Describe, Item, ReadBatch
 
 if TYPE_CHECKING:
     from deployer.model import Node, Output
@@ -47,9 +48,25 @@ class Context:
     # What the user allowed for this run: `force` (empty buckets before deleting them),
     # `disable_deletion_protection`.
     options: dict[str, Any] = field(default_factory=dict)
+    # The answers of this refresh's batched describe calls; None outside a refresh.
+    batch: ReadBatch | None = None
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self.clients(service, region or self.region)
+
+    def describe(self, describe: Describe, by: str, value: str) -> list[Item]:
+        """What `describe` reports for one value: from the refresh's batch when it was
+        prefetched, else from its own call."""
+        if self.batch is not None:
+            answer = self.batch.answer(describe, self.region, by, value)
+            if answer is not None:
+                return answer
+        return describe.fetch(self.client(describe.service), by, [value])[value]
+
+    def describe_one(self, describe: Describe, by: str, value: str) -> Item | None:
+        """The one item `value` names (an id), or None when it does not exist."""
+        items = self.describe(describe, by, value)
+        return items[0] if items else None
 
     @property
     def tags(self) -> dict[str, str]:
@@ -71,6 +88,10 @@ class Resource:
     write_only: ClassVar[frozenset[str]] = frozenset()
     # Replacing it loses data (a database, a table): apply refuses unless `--allow-replace`.
     replace_needs_consent: ClassVar[bool] = False
+    # Something keeps using it until switched to its replacement (a stage its deployment, a
+    # domain its certificate), so AWS refuses to delete it first: the Terraform export says
+    # `lifecycle { create_before_destroy = true }`.
+    create_before_destroy: ClassVar[bool] = False
     # Rough seconds from create to ready on AWS: the scheduler starts long chains first.
     expected_seconds: ClassVar[float] = 1.0
     # Read again once ready: some attributes (a database's endpoint) appear only then.
@@ -80,6 +101,9 @@ class Resource:
     lookup_by: ClassVar[dict[str, str]] = {}
     # Data-source attribute names that differ from the resource's (`arn` → `db_instance_arn`).
     lookup_renames: ClassVar[dict[str, str]] = {}
+    # The batchable describe call `read` starts with, and the filter its id goes in: a refresh
+    # makes that call once for all resources of the type in a region (see deployer/batch.py).
+    batched_read: ClassVar[tuple[Describe, str] | None] = None
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         raise NotImplementedError
@@ -98,6 +122,14 @@ class Resource:
 
     def wait_ready(self, ctx: Context, id: str) -> None:
         return None
+
+    def batch_reads(self, id: str, recorded: dict[str, Any]) -> list[BatchRead]:
+        """The batchable describe calls `read(id)` will make; `recorded` is what state last
+        read. Override when `read` makes more than `batched_read`."""
+        if self.batched_read is None:
+            return []
+        describe, by = self.batched_read
+        return [BatchRead(describe, by, id)]
 
     def check_delete(self, ctx: Context, id: str) -> str | None:
         """Why this resource must not be deleted now (data, protection), or None. Read-only:

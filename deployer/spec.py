@@ -58,7 +58,8 @@ class Network:
     secondary: RegionNetwork
     # One NAT gateway per AZ (resilient) or a single one (cheaper).
     nat_gateways: Literal["per_az", "single"] = "per_az"
-    flow_logs_retention_days: int = 90
+    # Log groups keep a year by default: PCI DSS (10.5.1) wants 12 months of audit log history.
+    flow_logs_retention_days: int = 365
 
 
 @dataclass
@@ -109,8 +110,12 @@ class Lambda:
     runtime: str = "python3.12"
     memory_mb: int = 256
     timeout_s: int = 10
-    log_retention_days: int = 90
+    log_retention_days: int = 365
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Concurrency reserved for the payment function: capacity no other function of the account
+    # can take, and a cap so that a flood cannot use up the account's. None: no reservation.
+    # AWS keeps 100 unreserved, so the account's quota must be at least this plus 100.
+    reserved_concurrency: int | None = 100
 
 
 @dataclass
@@ -120,7 +125,7 @@ class Api:
     auth: Literal["iam", "api_key"] = "iam"
     throttling_burst_limit: int = 100
     throttling_rate_limit: float = 50.0
-    log_retention_days: int = 90
+    log_retention_days: int = 365
 
 
 @dataclass
@@ -395,6 +400,8 @@ def check_semantics(spec: Spec) -> list[tuple[str, str]]:
         "lambda.timeout_s": spec.lambda_.timeout_s,
         "dynamodb.idempotency_ttl_hours": spec.dynamodb.idempotency_ttl_hours,
     }
+    if spec.lambda_.reserved_concurrency is not None:
+        positive["lambda.reserved_concurrency"] = spec.lambda_.reserved_concurrency
     for path, value in positive.items():
         if value <= 0:
             errors.append((path, f"must be positive, got {value}"))

@@ -50,6 +50,8 @@ DEFAULT_FILE = "locals.tf"
 IS_PRIMARY = Raw("local.is_primary")
 # Spec sections that hold one value per workspace: read through `local.<section>`.
 PER_WORKSPACE_SECTIONS = ("network",)
+# Words of attribute and spec names that say nothing of what a value is.
+UNIT_WORDS = frozenset({"in", "s", "ms", "days", "hours", "seconds", "gb", "percent"})
 
 
 class ExportError(DeployerError):
@@ -136,13 +138,16 @@ class Exporter:
         if isinstance(value, bool) or value is None:
             return value
         if isinstance(value, int | float):
-            return self.spec_input(value, side) or value
+            return self.spec_input(value, side, path) or value
         if isinstance(value, str):
-            return self.spec_input(value, side) or self.templatize(value, side)
+            return self.spec_input(value, side, path) or self.templatize(value, side)
         raise ExportError(f"cannot export {type(value).__name__} value {value!r}")
 
-    def spec_input(self, value: str | int | float, side: Side) -> Raw | None:
-        """The variable a value came from, when exactly one spec input has that value."""
+    def spec_input(self, value: str | int | float, side: Side, attribute: str = "") -> Raw | None:
+        """The variable a value came from, when exactly one spec input has that value, or
+        when one of several shares two or more words (units aside) with the attribute's name,
+        more than the others: `rotation_period_in_days = 365` is `kms.rotation_period_days`,
+        not a log retention of 365 days."""
         if isinstance(value, str) and value == side.workspace:
             return Raw("terraform.workspace")
         if value == self.spec.project:
@@ -150,6 +155,11 @@ class Exporter:
         if value == self.spec.environment_suffix:
             return Raw("var.environment_suffix")
         matches = self.spec_inputs[side.workspace].get(_value_key(value), [])
+        if len(matches) > 1 and attribute:
+            words = set(attribute.split("_")) - UNIT_WORDS
+            shared = {m: len(words & set(m.rsplit(".", 1)[-1].split("_"))) for m in matches}
+            best = max(shared.values())
+            matches = [m for m in matches if shared[m] == best] if best >= 2 else []
         return Raw(matches[0]) if len(matches) == 1 else None
 
     def templatize(self, text: str, side: Side) -> str | Template:
@@ -261,6 +271,8 @@ class Exporter:
         if depends:
             body.append(Attribute("depends_on", [Raw(d) for d in depends]))
         kind = "ephemeral" if first.ephemeral else "data" if first.data else "resource"
+        if kind == "resource" and resource_driver(first.type).create_before_destroy:
+            body.append(Block("lifecycle", (), [Attribute("create_before_destroy", True)]))
         return ExportedBlock(
             kind,
             first.type,

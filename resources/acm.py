@@ -117,6 +117,8 @@ def acm(spec: Spec, workspace: str) -> Iterator[Node]:
 @resource
 class Certificate(Resource):
     type = "aws_acm_certificate"
+    # The API's custom domain keeps the old certificate until it is switched to the new one.
+    create_before_destroy = True
     force_new = frozenset(
         {
             "domain_name",

@@ -433,6 +433,9 @@ def _api_key_nodes(spec: Spec, workspace: str) -> Iterator[Node]:
 class RestApi(Resource):
     type = "aws_api_gateway_rest_api"
     write_only = frozenset({"body", "fail_on_warnings", "parameters", "put_rest_api_mode"})
+    # Terraform extends the deployment's create_before_destroy to what the deployment depends
+    # on, the API included; the export says so rather than leaving it implicit.
+    create_before_destroy = True
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         params: dict[str, Any] = {"name": desired["name"]}
@@ -790,6 +793,8 @@ class Deployment(Resource):
     type = "aws_api_gateway_deployment"
     taggable = False
     force_new = frozenset({"rest_api_id", "triggers"})
+    # The stage serves the old deployment until it moves to the new one (see `delete`).
+    create_before_destroy = True
     # Stage variables given at deployment time; no stage is made here, so they are not readable.
     write_only = frozenset({"variables"})
 

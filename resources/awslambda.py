@@ -174,6 +174,13 @@ def payment_lambda(spec: Spec, workspace: str) -> Iterator[Node | Output]:
                 }
             ],
             "tracing_config": [{"mode": "Active"}],
+            # The environment encrypted with the region's own key rather than Lambda's.
+            "kms_key_arn": key_ref("lambda", "arn"),
+            **(
+                {"reserved_concurrent_executions": settings.reserved_concurrency}
+                if settings.reserved_concurrency is not None
+                else {}
+            ),
             "tags": {"Name": name},
         },
         # The log group first, so the function's logs land in the managed group; the execution

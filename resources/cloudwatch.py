@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from deployer.aws import is_not_found, tag_changes, tag_dict, tag_list, user_tags
+from deployer.batch import Describe, item_key
 from deployer.model import Json, Node, Output, Ref
 from deployer.resource import GLOBAL_REGION, Context, Resource, blueprint, resource
 from deployer.spec import Spec
@@ -294,9 +295,19 @@ def dashboard_body(spec: Spec, workspace: str) -> Json:
     )
 
 
+METRIC_ALARMS = Describe(
+    "cloudwatch",
+    "describe_alarms",
+    "MetricAlarms",
+    {"alarm-name": item_key("AlarmName")},
+    request=lambda by, values: {"AlarmNames": values, "AlarmTypes": ["MetricAlarm"]},
+)
+
+
 @resource
 class MetricAlarm(Resource):
     type = "aws_cloudwatch_metric_alarm"
+    batched_read = (METRIC_ALARMS, "alarm-name")
     force_new = frozenset({"alarm_name"})
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
@@ -308,11 +319,9 @@ class MetricAlarm(Resource):
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
         cloudwatch = ctx.client("cloudwatch")
-        found = cloudwatch.describe_alarms(AlarmNames=[id], AlarmTypes=["MetricAlarm"])
-        matches = [a for a in found.get("MetricAlarms", []) if a["AlarmName"] == id]
-        if not matches:
+        alarm = ctx.describe_one(METRIC_ALARMS, "alarm-name", id)
+        if alarm is None:
             return None
-        alarm = matches[0]
         tags = tag_dict(
             cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"]).get("Tags")
         )

@@ -31,10 +31,11 @@ from deployer.aws import (
 )
 from deployer.diff import diff_attributes, equivalent
 from deployer.graph import ADDRESS_TAG
-from deployer.model import Node, Output, Ref
+from deployer.model import Interp, Node, Output, Ref
 from deployer.resource import Context, Resource, blueprint, resource
 from deployer.spec import Spec
 from resources.kms import key_ref
+from resources.sts import account_arn
 
 # The file of the Terraform export that holds this module's blocks.
 TERRAFORM_FILE = "dynamodb.tf"
@@ -46,6 +47,18 @@ TRANSACTION_KEY = "transaction_id"
 IDEMPOTENCY_KEY = "idempotency_key"
 IDEMPOTENCY_EXPIRY_ATTRIBUTE = "expires_at"
 MERCHANT_INDEX = "by_merchant"
+
+# What the payment handler does with its tables: the Lambda role's grant and the DynamoDB
+# endpoint's policy. TransactWriteItems is authorised per item: PutItem, UpdateItem and
+# ConditionCheckItem; queries by merchant go through the table's index.
+HANDLER_ACTIONS: tuple[str, ...] = (
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+)
 
 # AWS gives no figure for how long a table takes to become ACTIVE; these are the Terraform AWS
 # provider's defaults for aws_dynamodb_table (create 30 min, update 60 min since a new index
@@ -82,6 +95,15 @@ def table_name(spec: Spec, table: str) -> str:
 def table_ref(table: str, attribute: str) -> Ref:
     """A reference to one of the tables, for the Lambda's environment and IAM policies."""
     return Ref(f"aws_dynamodb_table.{table}", attribute)
+
+
+def table_arns(spec: Spec, region: str) -> list[Interp]:
+    """The region's tables and their indexes by ARN (names are known before they exist)."""
+    return [
+        account_arn("dynamodb", region, f"table/{table_name(spec, table)}{part}")
+        for table in TABLES
+        for part in ("", "/index/*")
+    ]
 
 
 @blueprint

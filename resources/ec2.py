@@ -31,14 +31,17 @@ from deployer.aws import (
     tag_list,
     user_tags,
 )
+from deployer.batch import BatchRead, Describe, Item, item_key
 from deployer.diff import equivalent
 from deployer.graph import ADDRESS_TAG
 from deployer.model import Json, Node, Output, Ref
 from deployer.resource import Context, Resource, blueprint, resource
 from deployer.spec import Spec
+from resources.dynamodb import HANDLER_ACTIONS, table_arns
 from resources.iam import role_ref
 from resources.kms import key_ref
 from resources.logs import log_group_ref
+from resources.s3 import bucket_name
 from resources.sts import ACCOUNT_ID
 
 # The file of the Terraform export that holds this module's blocks.
@@ -50,6 +53,14 @@ HTTPS_PORT = 443
 POSTGRES_PORT = 5432
 # Services reached through gateway endpoints (no NAT traffic, no per-hour cost).
 GATEWAY_ENDPOINT_SERVICES: tuple[str, ...] = ("s3", "dynamodb")
+# What the S3 endpoint lets the private subnets do with the region's payments bucket: list it,
+# read and write its objects (versions included); no bucket configuration, no deletes.
+PAYMENTS_BUCKET_ACTIONS: tuple[str, ...] = (
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:ListBucket",
+    "s3:PutObject",
+)
 
 # Waits, in seconds. Creates: Terraform's defaults (10 min) cover AWS's "a few minutes" for
 # NAT gateways and seconds for the rest. Deletes that AWS refuses while dependents are being
@@ -121,25 +132,37 @@ def flow_log_group_name(spec: Spec) -> str:
     return f"/aws/vpc/flow-logs/{spec.name('vpc')}"
 
 
-def endpoint_policy(service: str) -> Json:
-    """Only this account's principals may use the endpoint (for S3, only on its own buckets).
+def endpoint_policy(spec: Spec, workspace: str, service: str) -> Json:
+    """Only this account's principals, only on this region's payment data, only what it needs.
 
-    A data perimeter: stolen credentials of another account cannot carry data out through it.
-    DynamoDB gets the principal condition only: the resource-account key is S3's best supported.
+    A data perimeter: the private subnets reach DynamoDB and S3 through the endpoints alone,
+    so neither stolen credentials of another account nor our own carry data out to any other
+    table or bucket. DynamoDB: what the payment handler does on the region's tables. S3: the
+    region's payments bucket and its objects (for S3, whose bucket names any account may take
+    once freed, the bucket must also be this account's).
     """
+    region = spec.region(workspace)
     conditions: dict[str, Any] = {"aws:PrincipalAccount": ACCOUNT_ID}
-    if service == "s3":
+    actions: list[str]
+    resources: list[Any]
+    if service == "dynamodb":
+        actions, resources = list(HANDLER_ACTIONS), list(table_arns(spec, region))
+    elif service == "s3":
+        bucket = f"arn:aws:s3:::{bucket_name(spec, workspace)}"
+        actions, resources = list(PAYMENTS_BUCKET_ACTIONS), [bucket, f"{bucket}/*"]
         conditions["aws:ResourceAccount"] = ACCOUNT_ID
+    else:
+        raise ValueError(f"no endpoint policy for {service}")
     return Json(
         {
             "Version": "2012-10-17",
             "Statement": [
                 {
-                    "Sid": "ThisAccountOnly",
+                    "Sid": "ThisAccountPaymentData",
                     "Effect": "Allow",
                     "Principal": "*",
-                    "Action": f"{service}:*",
-                    "Resource": "*",
+                    "Action": actions,
+                    "Resource": resources,
                     "Condition": {"StringEquals": conditions},
                 }
             ],
@@ -274,7 +297,7 @@ def network(spec: Spec, workspace: str) -> Iterator[Node | Output]:
                 "route_table_ids": [
                     Ref(f"aws_route_table.private_{suffix}", "id") for suffix in AZ_SUFFIXES
                 ],
-                "policy": endpoint_policy(service),
+                "policy": endpoint_policy(spec, workspace, service),
                 "tags": {"Name": spec.name(service, "endpoint")},
             },
         )
@@ -301,7 +324,19 @@ def network(spec: Spec, workspace: str) -> Iterator[Node | Output]:
 
 
 def _security_groups(spec: Spec, workspace: str) -> Iterator[Node]:
-    """Two groups without inline rules; each rule is its own resource (provider 6 style)."""
+    """Two groups without inline rules; each rule is its own resource (provider 6 style).
+    The VPC's default group, which nothing uses, is kept without any rule."""
+    yield Node(
+        "aws_default_security_group",
+        "main",
+        workspace,
+        {
+            "vpc_id": Ref("aws_vpc.main", "id"),
+            "ingress": [],
+            "egress": [],
+            "tags": {"Name": spec.name("default-sg-no-traffic")},
+        },
+    )
     purposes = {
         "lambda": "Payment Lambda: HTTPS to AWS APIs, PostgreSQL to the database",
         "db": "Payment database: PostgreSQL from the Lambda only",
@@ -395,6 +430,64 @@ def _flow_logs(spec: Spec, workspace: str) -> Iterator[Node]:
 # Drivers
 
 
+# --- Batched describes: a refresh reads every resource of a kind with one call per region ----
+
+VPCS = Describe("ec2", "describe_vpcs", "Vpcs", {"vpc-id": item_key("VpcId")})
+SUBNETS = Describe("ec2", "describe_subnets", "Subnets", {"subnet-id": item_key("SubnetId")})
+INTERNET_GATEWAYS = Describe(
+    "ec2",
+    "describe_internet_gateways",
+    "InternetGateways",
+    {"internet-gateway-id": item_key("InternetGatewayId")},
+)
+ADDRESSES = Describe(
+    "ec2", "describe_addresses", "Addresses", {"allocation-id": item_key("AllocationId")}
+)
+NAT_GATEWAYS = Describe(
+    "ec2",
+    "describe_nat_gateways",
+    "NatGateways",
+    {"nat-gateway-id": item_key("NatGatewayId")},
+    # The one EC2 describe whose parameter is `Filter`, not `Filters`.
+    request=lambda by, values: {"Filter": [{"Name": by, "Values": values}]},
+)
+ASSOCIATION_ID = "association.route-table-association-id"
+ROUTE_TABLES = Describe(
+    "ec2",
+    "describe_route_tables",
+    "RouteTables",
+    {
+        "route-table-id": item_key("RouteTableId"),
+        "vpc-id": item_key("VpcId"),
+        ASSOCIATION_ID: lambda table: [
+            str(a["RouteTableAssociationId"])
+            for a in table.get("Associations", [])
+            if a.get("RouteTableAssociationId")
+        ],
+    },
+)
+VPC_ENDPOINTS = Describe(
+    "ec2", "describe_vpc_endpoints", "VpcEndpoints", {"vpc-endpoint-id": item_key("VpcEndpointId")}
+)
+SECURITY_GROUPS = Describe(
+    "ec2",
+    "describe_security_groups",
+    "SecurityGroups",
+    {"group-id": item_key("GroupId"), "vpc-id": item_key("VpcId")},
+)
+SECURITY_GROUP_RULES = Describe(
+    "ec2",
+    "describe_security_group_rules",
+    "SecurityGroupRules",
+    {"security-group-rule-id": item_key("SecurityGroupRuleId"), "group-id": item_key("GroupId")},
+)
+ACLS = Describe("ec2", "describe_network_acls", "NetworkAcls", {"vpc-id": item_key("VpcId")})
+FLOW_LOGS = Describe(
+    "ec2", "describe_flow_logs", "FlowLogs", {"flow-log-id": item_key("FlowLogId")}
+)
+# Every rule of a group, asked by group (the default group has no rule resources of its own).
+
+
 @resource
 class Vpc(Resource):
     """DNS support and hostnames change in place; a new CIDR (or tenancy) needs a new VPC."""
@@ -421,22 +514,27 @@ class Vpc(Resource):
             raise
         return vpc_id
 
+    def batch_reads(self, id: str, recorded: dict[str, Any]) -> list[BatchRead]:
+        return [
+            BatchRead(VPCS, "vpc-id", id),
+            *(BatchRead(kind, "vpc-id", id) for kind in (ROUTE_TABLES, SECURITY_GROUPS, ACLS)),
+        ]
+
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
         ec2 = ctx.client("ec2")
-        vpc = describe_one(lambda: ec2.describe_vpcs(VpcIds=[id])["Vpcs"])
+        vpc = ctx.describe_one(VPCS, "vpc-id", id)
         if vpc is None:
             return None
-        in_vpc = [{"Name": "vpc-id", "Values": [id]}]
-        main_tables = ec2.describe_route_tables(
-            Filters=[*in_vpc, {"Name": "association.main", "Values": ["true"]}]
-        )["RouteTables"]
-        default_groups = ec2.describe_security_groups(
-            Filters=[*in_vpc, {"Name": "group-name", "Values": ["default"]}]
-        )["SecurityGroups"]
-        default_acls = ec2.describe_network_acls(
-            Filters=[*in_vpc, {"Name": "default", "Values": ["true"]}]
-        )["NetworkAcls"]
-        main_table = main_tables[0]["RouteTableId"] if main_tables else None
+        main_tables = [
+            t["RouteTableId"]
+            for t in ctx.describe(ROUTE_TABLES, "vpc-id", id)
+            if any(a.get("Main") for a in t.get("Associations", []))
+        ]
+        default_groups = [
+            g for g in ctx.describe(SECURITY_GROUPS, "vpc-id", id) if g["GroupName"] == "default"
+        ]
+        default_acls = [a for a in ctx.describe(ACLS, "vpc-id", id) if a.get("IsDefault")]
+        main_table = main_tables[0] if main_tables else None
         return {
             "id": id,
             "arn": ec2_arn(ctx, vpc["OwnerId"], f"vpc/{id}"),
@@ -453,9 +551,7 @@ class Vpc(Resource):
             "tags": resource_tags(vpc),
         }
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         ec2 = ctx.client("ec2")
         set_vpc_dns(ec2, id, desired, live)
         update_tags(ec2, id, desired, live)
@@ -479,6 +575,7 @@ class Subnet(Resource):
     """Only public-IP mapping and tags change in place; its VPC, CIDR and AZ are for life."""
 
     type = "aws_subnet"
+    batched_read = (SUBNETS, "subnet-id")
     force_new = frozenset({"vpc_id", "cidr_block", "availability_zone", "availability_zone_id"})
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
@@ -506,8 +603,7 @@ class Subnet(Resource):
         return subnet_id
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        ec2 = ctx.client("ec2")
-        subnet = describe_one(lambda: ec2.describe_subnets(SubnetIds=[id])["Subnets"])
+        subnet = ctx.describe_one(SUBNETS, "subnet-id", id)
         if subnet is None:
             return None
         return {
@@ -523,9 +619,7 @@ class Subnet(Resource):
             "tags": resource_tags(subnet),
         }
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         ec2 = ctx.client("ec2")
         wanted = desired.get("map_public_ip_on_launch")
         if wanted is not None and bool(wanted) != bool(live.get("map_public_ip_on_launch")):
@@ -556,6 +650,7 @@ class InternetGateway(Resource):
     """Attached on create, detached before delete; moving it to another VPC is an update."""
 
     type = "aws_internet_gateway"
+    batched_read = (INTERNET_GATEWAYS, "internet-gateway-id")
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         ec2 = ctx.client("ec2")
@@ -571,10 +666,7 @@ class InternetGateway(Resource):
         return igw_id
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        ec2 = ctx.client("ec2")
-        igw = describe_one(
-            lambda: ec2.describe_internet_gateways(InternetGatewayIds=[id])["InternetGateways"]
-        )
+        igw = ctx.describe_one(INTERNET_GATEWAYS, "internet-gateway-id", id)
         if igw is None:
             return None
         attached = [
@@ -590,9 +682,7 @@ class InternetGateway(Resource):
             "tags": resource_tags(igw),
         }
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         ec2 = ctx.client("ec2")
         if desired.get("vpc_id") != live.get("vpc_id"):
             if live.get("vpc_id"):
@@ -629,6 +719,7 @@ class ElasticIp(Resource):
     """id = allocation id. Released on delete (after its NAT gateway is gone)."""
 
     type = "aws_eip"
+    batched_read = (ADDRESSES, "allocation-id")
     force_new = frozenset({"domain", "address", "public_ipv4_pool", "network_border_group"})
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
@@ -643,8 +734,7 @@ class ElasticIp(Resource):
         return str(allocation["AllocationId"])
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        ec2 = ctx.client("ec2")
-        address = describe_one(lambda: ec2.describe_addresses(AllocationIds=[id])["Addresses"])
+        address = ctx.describe_one(ADDRESSES, "allocation-id", id)
         if address is None:
             return None
         return {
@@ -661,9 +751,7 @@ class ElasticIp(Resource):
             "tags": resource_tags(address),
         }
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         update_tags(ctx.client("ec2"), id, desired, live)
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
@@ -693,6 +781,7 @@ class NatGateway(Resource):
     """Ready when `available` (minutes on AWS); deleted only once its EIP can be released."""
 
     type = "aws_nat_gateway"
+    batched_read = (NAT_GATEWAYS, "nat-gateway-id")
     expected_seconds = 120.0
     force_new = frozenset({"allocation_id", "subnet_id", "connectivity_type", "private_ip"})
 
@@ -712,8 +801,8 @@ class NatGateway(Resource):
         return str(nat["NatGatewayId"])
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        nat = live_nat_gateway(ctx.client("ec2"), id)
-        if nat is None:
+        nat = ctx.describe_one(NAT_GATEWAYS, "nat-gateway-id", id)
+        if nat is None or nat.get("State") == "deleted":  # listed for an hour after deletion
             return None
         addresses = nat.get("NatGatewayAddresses") or [{}]
         primary = next((a for a in addresses if a.get("IsPrimary")), addresses[0])
@@ -730,9 +819,7 @@ class NatGateway(Resource):
             "tags": resource_tags(nat),
         }
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         update_tags(ctx.client("ec2"), id, desired, live)
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
@@ -778,6 +865,7 @@ class RouteTable(Resource):
     """A table without inline routes: routes are `aws_route` resources of their own."""
 
     type = "aws_route_table"
+    batched_read = (ROUTE_TABLES, "route-table-id")
     force_new = frozenset({"vpc_id"})
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
@@ -787,7 +875,7 @@ class RouteTable(Resource):
         return str(table["RouteTableId"])
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        table = describe_route_table(ctx.client("ec2"), id)
+        table = ctx.describe_one(ROUTE_TABLES, "route-table-id", id)
         if table is None:
             return None
         return {
@@ -805,9 +893,7 @@ class RouteTable(Resource):
             "tags": resource_tags(table),
         }
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         update_tags(ctx.client("ec2"), id, desired, live)
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
@@ -883,9 +969,12 @@ class Route(Resource):
             raise DeployerError(f"CreateRoute refused {route_id(desired)} without an error")
         return route_id(desired)
 
+    def batch_reads(self, id: str, recorded: dict[str, Any]) -> list[BatchRead]:
+        return [BatchRead(ROUTE_TABLES, "route-table-id", split_route_id(id)[0])]
+
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
         table_id, destination = split_route_id(id)
-        table = describe_route_table(ctx.client("ec2"), table_id)
+        table = ctx.describe_one(ROUTE_TABLES, "route-table-id", table_id)
         if table is None:
             return None
         for route in table.get("Routes", []):
@@ -901,9 +990,7 @@ class Route(Resource):
                 }
         return None
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         table_id, destination = split_route_id(id)
         ctx.client("ec2").replace_route(
             RouteTableId=table_id, DestinationCidrBlock=destination, **route_targets(desired)
@@ -930,6 +1017,7 @@ class RouteTableAssociation(Resource):
     """id = association id. A new table for the subnet is a replacement (see force_new)."""
 
     type = "aws_route_table_association"
+    batched_read = (ROUTE_TABLES, ASSOCIATION_ID)
     taggable = False
     # Terraform moves a subnet to another table in place (ReplaceRouteTableAssociation), but
     # that mints a new association id and our update cannot change the id.
@@ -944,7 +1032,8 @@ class RouteTableAssociation(Resource):
         return str(ctx.client("ec2").associate_route_table(**params)["AssociationId"])
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        association = describe_association(ctx.client("ec2"), id)
+        tables = ctx.describe(ROUTE_TABLES, ASSOCIATION_ID, id)
+        association = association_in(tables, id)
         if association is None:
             return None
         return {
@@ -1004,6 +1093,7 @@ class VpcEndpoint(Resource):
     """A gateway endpoint; its route tables and policy change in place."""
 
     type = "aws_vpc_endpoint"
+    batched_read = (VPC_ENDPOINTS, "vpc-endpoint-id")
     expected_seconds = 60.0
     force_new = frozenset({"vpc_id", "service_name", "vpc_endpoint_type"})
 
@@ -1025,8 +1115,8 @@ class VpcEndpoint(Resource):
         return str(endpoint["VpcEndpointId"])
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        endpoint = live_vpc_endpoint(ctx.client("ec2"), id)
-        if endpoint is None:
+        endpoint = ctx.describe_one(VPC_ENDPOINTS, "vpc-endpoint-id", id)
+        if endpoint is None or endpoint.get("State", "").lower() in GONE_ENDPOINT_STATES:
             return None
         return {
             "id": id,
@@ -1046,9 +1136,7 @@ class VpcEndpoint(Resource):
             "tags": resource_tags(endpoint),
         }
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         ec2 = ctx.client("ec2")
         changes: dict[str, Any] = {}
         if desired.get("route_table_ids") is not None:
@@ -1123,6 +1211,7 @@ class SecurityGroup(Resource):
     """
 
     type = "aws_security_group"
+    batched_read = (SECURITY_GROUPS, "group-id")
     force_new = frozenset({"name", "name_prefix", "description", "vpc_id"})
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
@@ -1145,24 +1234,10 @@ class SecurityGroup(Resource):
         return group_id
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        ec2 = ctx.client("ec2")
-        group = describe_one(lambda: ec2.describe_security_groups(GroupIds=[id])["SecurityGroups"])
-        if group is None:
-            return None
-        return {
-            "id": id,
-            "arn": group.get("SecurityGroupArn")
-            or ec2_arn(ctx, group["OwnerId"], f"security-group/{id}"),
-            "name": group["GroupName"],
-            "description": group.get("Description"),
-            "vpc_id": group.get("VpcId"),
-            "owner_id": group["OwnerId"],
-            "tags": resource_tags(group),
-        }
+        group = ctx.describe_one(SECURITY_GROUPS, "group-id", id)
+        return None if group is None else group_attributes(ctx, group)
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         update_tags(ctx.client("ec2"), id, desired, live)
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
@@ -1195,11 +1270,75 @@ class SecurityGroup(Resource):
         return group_id
 
 
+@resource
+class DefaultSecurityGroup(Resource):
+    """The VPC's own `default` group, adopted and kept without rules; id = `sg-...`.
+
+    Every VPC comes with it, admitting all traffic from its members and letting everything
+    out, and whatever is launched without a group lands in it. Nothing here uses it, so it is
+    emptied (CIS AWS Foundations 5.4): nothing can fall back on an open group. As Terraform's
+    `aws_default_security_group`, create adopts it and delete only lets go of it (AWS deletes
+    it with its VPC). Only the empty rule set is supported: rules are their own resources.
+    """
+
+    type = "aws_default_security_group"
+    force_new = frozenset({"vpc_id"})
+
+    def create(self, ctx: Context, desired: dict[str, Any]) -> str:
+        refuse_inline_rules(desired)
+        ec2 = ctx.client("ec2")
+        group_id = self.find(ctx, desired)
+        if group_id is None:
+            raise DeployerError(f"VPC {desired['vpc_id']} has no default security group")
+        revoke_all_rules(ec2, group_id)
+        if desired.get("tags"):
+            ec2.create_tags(Resources=[group_id], Tags=tag_list(desired["tags"]))
+        return group_id
+
+    def batch_reads(self, id: str, recorded: dict[str, Any]) -> list[BatchRead]:
+        return [
+            BatchRead(SECURITY_GROUPS, "group-id", id),
+            BatchRead(SECURITY_GROUP_RULES, "group-id", id),
+        ]
+
+    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        group = ctx.describe_one(SECURITY_GROUPS, "group-id", id)
+        if group is None:
+            return None
+        rules = ctx.describe(SECURITY_GROUP_RULES, "group-id", id)
+        return {
+            **group_attributes(ctx, group),
+            "ingress": [inline_rule(r, id) for r in rules if not r.get("IsEgress")],
+            "egress": [inline_rule(r, id) for r in rules if r.get("IsEgress")],
+        }
+
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
+        refuse_inline_rules(desired)
+        ec2 = ctx.client("ec2")
+        if live.get("ingress") or live.get("egress"):
+            revoke_all_rules(ec2, id)
+        update_tags(ec2, id, desired, live)
+
+    def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
+        """Nothing to do: AWS refuses to delete a default group, and deletes it with the VPC."""
+
+    def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
+        """Every VPC has exactly one group named `default`."""
+        if not desired.get("vpc_id"):
+            return None
+        ec2 = ctx.client("ec2")
+        groups = ec2.describe_security_groups(
+            Filters=value_filters({"vpc-id": desired["vpc_id"], "group-name": "default"})
+        )["SecurityGroups"]
+        return str(groups[0]["GroupId"]) if groups else None
+
+
 class SecurityGroupRule(Resource):
     """One rule of a group, id = `sgr-...`; everything but the group changes in place."""
 
     # Whether this driver manages egress (True) or ingress (False) rules.
     is_egress: ClassVar[bool]
+    batched_read = (SECURITY_GROUP_RULES, "security-group-rule-id")
     force_new = frozenset({"security_group_id"})
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
@@ -1217,12 +1356,7 @@ class SecurityGroupRule(Resource):
         return str(result["SecurityGroupRules"][0]["SecurityGroupRuleId"])
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        ec2 = ctx.client("ec2")
-        rule = describe_one(
-            lambda: ec2.describe_security_group_rules(SecurityGroupRuleIds=[id])[
-                "SecurityGroupRules"
-            ]
-        )
+        rule = ctx.describe_one(SECURITY_GROUP_RULES, "security-group-rule-id", id)
         if rule is None or bool(rule.get("IsEgress")) != self.is_egress:
             return None
         return {
@@ -1235,9 +1369,7 @@ class SecurityGroupRule(Resource):
             "tags": resource_tags(rule),
         }
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         ec2 = ctx.client("ec2")
         managed = {k: v for k, v in desired.items() if k in RULE_FIELDS}
         if any(not equivalent(v, live.get(k)) for k, v in managed.items() if v is not None):
@@ -1319,6 +1451,7 @@ class FlowLog(Resource):
     """Flow logs cannot be changed, only tagged: everything else forces a new one."""
 
     type = "aws_flow_log"
+    batched_read = (FLOW_LOGS, "flow-log-id")
     force_new = frozenset(
         {
             "vpc_id",
@@ -1371,8 +1504,7 @@ class FlowLog(Resource):
         )
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        ec2 = ctx.client("ec2")
-        flow_log = describe_one(lambda: ec2.describe_flow_logs(FlowLogIds=[id])["FlowLogs"])
+        flow_log = ctx.describe_one(FLOW_LOGS, "flow-log-id", id)
         if flow_log is None:
             return None
         target = flow_log.get("ResourceId", "")
@@ -1394,9 +1526,7 @@ class FlowLog(Resource):
             live[target_attribute] = target
         return live
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         update_tags(ctx.client("ec2"), id, desired, live)
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
@@ -1663,9 +1793,12 @@ def association_is_live(association: dict[str, Any]) -> bool:
 
 
 def describe_association(ec2: Any, association_id: str) -> dict[str, Any] | None:
-    tables = ec2.describe_route_tables(
-        Filters=[{"Name": "association.route-table-association-id", "Values": [association_id]}]
-    )["RouteTables"]
+    tables = ROUTE_TABLES.fetch(ec2, ASSOCIATION_ID, [association_id])[association_id]
+    return association_in(tables, association_id)
+
+
+def association_in(tables: list[Item], association_id: str) -> dict[str, Any] | None:
+    """The live association of that id among the route tables."""
     for table in tables:
         for association in table.get("Associations", []):
             if association.get("RouteTableAssociationId") == association_id:
@@ -1682,6 +1815,21 @@ def live_vpc_endpoint(ec2: Any, endpoint_id: str) -> dict[str, Any] | None:
         return None
     found: dict[str, Any] = endpoint
     return found
+
+
+def group_attributes(ctx: Context, group: dict[str, Any]) -> dict[str, Any]:
+    """A described security group in the attributes both group types share."""
+    group_id = group["GroupId"]
+    return {
+        "id": group_id,
+        "arn": group.get("SecurityGroupArn")
+        or ec2_arn(ctx, group["OwnerId"], f"security-group/{group_id}"),
+        "name": group["GroupName"],
+        "description": group.get("Description"),
+        "vpc_id": group.get("VpcId"),
+        "owner_id": group["OwnerId"],
+        "tags": resource_tags(group),
+    }
 
 
 def revoke_default_egress(ec2: Any, group_id: str) -> None:
@@ -1762,6 +1910,49 @@ def rule_attributes(rule: dict[str, Any]) -> dict[str, Any]:
         "referenced_security_group_id": (rule.get("ReferencedGroupInfo") or {}).get("GroupId"),
         "description": rule.get("Description"),
     }
+
+
+def inline_rule(rule: dict[str, Any], group_id: str) -> dict[str, Any]:
+    """A described rule as one `ingress`/`egress` item of a (default) security group."""
+    referenced = (rule.get("ReferencedGroupInfo") or {}).get("GroupId")
+    return {
+        "protocol": rule.get("IpProtocol"),
+        "from_port": rule.get("FromPort"),
+        "to_port": rule.get("ToPort"),
+        "cidr_blocks": [rule["CidrIpv4"]] if rule.get("CidrIpv4") else [],
+        "ipv6_cidr_blocks": [rule["CidrIpv6"]] if rule.get("CidrIpv6") else [],
+        "prefix_list_ids": [rule["PrefixListId"]] if rule.get("PrefixListId") else [],
+        "security_groups": [referenced] if referenced and referenced != group_id else [],
+        "self": referenced == group_id,
+        "description": rule.get("Description") or "",
+    }
+
+
+def refuse_inline_rules(desired: dict[str, Any]) -> None:
+    if desired.get("ingress") or desired.get("egress"):
+        raise DeployerError(
+            "aws_default_security_group: only an empty rule set is supported (rules are "
+            "aws_vpc_security_group_*_rule resources)"
+        )
+
+
+def revoke_all_rules(ec2: Any, group_id: str) -> None:
+    """Revoke every rule of a group, by rule id."""
+    rules = list(
+        paginate(
+            ec2,
+            "describe_security_group_rules",
+            "SecurityGroupRules",
+            Filters=[{"Name": "group-id", "Values": [group_id]}],
+        )
+    )
+    for egress, revoke in (
+        (False, ec2.revoke_security_group_ingress),
+        (True, ec2.revoke_security_group_egress),
+    ):
+        ids = [r["SecurityGroupRuleId"] for r in rules if bool(r.get("IsEgress")) == egress]
+        if ids:
+            revoke(GroupId=group_id, SecurityGroupRuleIds=ids)
 
 
 def flow_log_target(desired: dict[str, Any]) -> tuple[str, str]:

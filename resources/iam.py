@@ -154,29 +154,15 @@ def lambda_exec_policy(spec: Spec) -> Json:
     """What the payment handler does in either region, and what Lambda needs around it."""
     # Imported here, not at the top: these modules import `role_ref` from this one.
     from resources.awslambda import log_group_name
-    from resources.dynamodb import TABLES, table_name
+    from resources.dynamodb import HANDLER_ACTIONS, table_arns
 
     regions = _regions(spec)
     log_group = log_group_name(spec)
     statements = [
         _statement(
             "PaymentTables",
-            # TransactWriteItems is authorised per item: PutItem, UpdateItem, ConditionCheckItem.
-            [
-                "dynamodb:ConditionCheckItem",
-                "dynamodb:DescribeTable",
-                "dynamodb:GetItem",
-                "dynamodb:PutItem",
-                "dynamodb:Query",
-                "dynamodb:UpdateItem",
-            ],
-            [
-                account_arn("dynamodb", region, f"table/{table_name(spec, table)}{part}")
-                for region in regions
-                for table in TABLES
-                # Queries by merchant go through the table's index.
-                for part in ("", "/index/*")
-            ],
+            list(HANDLER_ACTIONS),
+            [arn for region in regions for arn in table_arns(spec, region)],
         ),
         # Each region's table key, used only through that region's DynamoDB: the secondary's
         # key ids are unknown to the primary workspace, the condition narrows the wildcard.

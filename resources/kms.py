@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from deployer.aws import is_not_found, paginate, tag_changes, tag_dict, tag_list, user_tags
+from deployer.batch import Describe, item_key
 from deployer.graph import ADDRESS_TAG
 from deployer.model import Json, Node, Ref
 from deployer.resource import Context, Resource, blueprint, resource
@@ -21,6 +22,8 @@ KEY_PURPOSES: dict[str, str] = {
     "rds": "RDS storage, snapshots and replicated backups",
     "dynamodb": "DynamoDB transaction and idempotency tables",
     "logs": "CloudWatch Logs, VPC flow logs and the alarm SNS topic",
+    # Lambda decrypts them through a grant it makes at CreateFunction: no key policy statement.
+    "lambda": "the payment Lambda's environment variables",
 }
 
 ENCRYPT_DECRYPT = [
@@ -100,6 +103,17 @@ def kms_keys(spec: Spec, workspace: str) -> Iterator[Node]:
             workspace,
             {"name": f"alias/{spec.name(purpose)}", "target_key_id": key_ref(purpose, "key_id")},
         )
+
+
+# ListAliases has no filter: one listing per region answers for every alias.
+ALIASES = Describe(
+    "kms",
+    "list_aliases",
+    "Aliases",
+    {"alias-name": item_key("AliasName")},
+    request=lambda by, values: {},
+    chunk=1_000_000,
+)
 
 
 @resource
@@ -200,6 +214,7 @@ class Key(Resource):
 @resource
 class Alias(Resource):
     type = "aws_kms_alias"
+    batched_read = (ALIASES, "alias-name")
     taggable = False
     force_new = frozenset({"name"})
 
@@ -210,17 +225,16 @@ class Alias(Resource):
         return str(desired["name"])
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        kms = ctx.client("kms")
-        for alias in paginate(kms, "list_aliases", "Aliases"):
-            if alias["AliasName"] == id and "TargetKeyId" in alias:
+        for alias in ctx.describe(ALIASES, "alias-name", id):
+            if "TargetKeyId" in alias:  # AWS-managed aliases may point nowhere yet
+                # The key is the alias's own account and region: `arn:…:alias/x` → `arn:…:key/id`.
+                account_arn = alias["AliasArn"].split(":alias/", 1)[0]
                 return {
                     "id": id,
                     "name": id,
                     "arn": alias["AliasArn"],
                     "target_key_id": alias["TargetKeyId"],
-                    "target_key_arn": kms.describe_key(KeyId=alias["TargetKeyId"])["KeyMetadata"][
-                        "Arn"
-                    ],
+                    "target_key_arn": f"{account_arn}:key/{alias['TargetKeyId']}",
                 }
         return None
 

@@ -16,6 +16,7 @@ from deployer.aws import (
     tag_changes,
     user_tags,
 )
+from deployer.batch import Describe, item_key
 from deployer.model import Ref
 from deployer.resource import Context, Resource, resource
 
@@ -32,11 +33,23 @@ def log_group_ref(logical_name: str, attribute: str = "arn") -> Ref:
     return Ref(f"aws_cloudwatch_log_group.{logical_name}", attribute)
 
 
+# Up to 50 groups by exact name per call (the other way to filter is a name prefix).
+LOG_GROUPS = Describe(
+    "logs",
+    "describe_log_groups",
+    "logGroups",
+    {"name": item_key("logGroupName")},
+    request=lambda by, values: {"logGroupIdentifiers": values},
+    chunk=50,
+)
+
+
 @resource
 class LogGroup(Resource):
     """A log group: id = its name; `arn` without the `:*` suffix, as Terraform reports it."""
 
     type = "aws_cloudwatch_log_group"
+    batched_read = (LOG_GROUPS, "name")
     force_new = frozenset({"name", "name_prefix", "log_group_class"})
     # Terraform-side switch (keep the group on destroy); AWS knows nothing of it.
     write_only = frozenset({"skip_destroy"})
@@ -70,7 +83,7 @@ class LogGroup(Resource):
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
         logs = ctx.client("logs")
-        group = find_log_group(logs, id)
+        group = ctx.describe_one(LOG_GROUPS, "name", id)
         if group is None:
             return None
         arn = log_group_arn(group)

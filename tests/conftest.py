@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,33 @@ def _load_only_the_managed_policies_we_use() -> None:
 
     models.IAMBackend._init_aws_policies = init_aws_policies  # type: ignore[method-assign]
     models.IAMBackend._deployer_filtered = True  # type: ignore[attr-defined]
+
+
+@contextmanager
+def running_emulator(state_dir: Path) -> Iterator[str]:
+    """moto's server with the emulator's extensions, as `deployer sandbox start` runs it."""
+    from deployer import sandbox
+
+    info = sandbox.start(state_dir)
+    try:
+        yield info.endpoint
+    finally:
+        sandbox.stop(state_dir)
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One emulator (moto's server) shared by a module's tests; yields its endpoint."""
+    with running_emulator(tmp_path_factory.mktemp("sandbox")) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def fresh_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An emulator of its own, for a test that applies the stack (names are deterministic, so
+    a second apply into a shared emulator would meet the first one's resources)."""
+    with running_emulator(tmp_path_factory.mktemp("sandbox")) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

@@ -1,36 +1,28 @@
-"""State backends: the S3 backend and its conditional-write lock, `init --migrate`, and locks
-seen through the CLI (a stale local lock, two applies racing on one S3 workspace)."""
+"""State backends: the S3 backend and its conditional-write lock (with its heartbeat), `init
+--migrate`, locks seen through the CLI (a stale local lock, a stale S3 lock, two applies racing on
+one S3 workspace), and the read-only commands reading the state from S3."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from deployer import sandbox
+from deployer import backends, sandbox
 from deployer.backends import LocalBackend, S3Backend, create_bucket
 from deployer.state import LockedError, State
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    state_dir = tmp_path_factory.mktemp("sandbox")
-    info = sandbox.start(state_dir)
-    try:
-        yield info.endpoint
-    finally:
-        sandbox.stop(state_dir)
 
 
 def s3(endpoint: str) -> Any:
@@ -211,3 +203,200 @@ def test_two_applies_racing_exactly_one_proceeds(emulator: str, tmp_path: Path) 
     assert State.load(tmp_path / "a", "primary", backend).addresses()  # the state is in S3
     assert not (tmp_path / "a" / "primary.tfstate.json").exists()
     assert LocalBackend(tmp_path / "b").read("primary") is None
+
+
+def lock_body(client: Any, bucket: str, key: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return body
+
+
+def ago(minutes: float) -> str:
+    return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(timespec="seconds")
+
+
+def test_s3_lock_with_an_old_heartbeat_is_reported_stale(emulator: str) -> None:
+    client = s3(emulator)
+    create_bucket(client, "state-lock-stale", "us-east-1")
+    backend = S3Backend(client, "state-lock-stale", "")
+    other = {"pid": 4242, "host": "ci-runner-elsewhere", "operation": "apply", "since": ago(60)}
+
+    client.put_object(
+        Bucket="state-lock-stale",
+        Key="primary.tflock",
+        Body=json.dumps({**other, "heartbeat": ago(10)}).encode(),
+    )
+    with pytest.raises(LockedError) as stale, backend.lock("primary", "apply"):
+        pass
+    message = str(stale.value)
+    assert "by pid 4242 on ci-runner-elsewhere (apply)" in message
+    assert "last heartbeat 10 minutes ago" in message
+    assert "the lock is stale" in message and "not been renewed for 10 minutes" in message
+    assert "`deployer force-unlock primary`" in message
+    assert lock_body(client, "state-lock-stale", "primary.tflock")["pid"] == 4242  # not stolen
+
+    # A holder on another host that still renews its lock is not stale, however old the lock.
+    client.put_object(
+        Bucket="state-lock-stale",
+        Key="primary.tflock",
+        Body=json.dumps({**other, "heartbeat": ago(0.5)}).encode(),
+    )
+    with pytest.raises(LockedError) as live, backend.lock("primary", "apply"):
+        pass
+    assert re.search(r"last heartbeat 3\d seconds ago \(if that process is gone", str(live.value))
+    assert "is stale" not in str(live.value) and "if that process is gone" in str(live.value)
+
+    # A lock without heartbeats (an older deployer) is never called stale by its age.
+    client.put_object(
+        Bucket="state-lock-stale", Key="primary.tflock", Body=json.dumps(other).encode()
+    )
+    with pytest.raises(LockedError) as old, backend.lock("primary", "apply"):
+        pass
+    assert "is stale" not in str(old.value) and "heartbeat" not in str(old.value)
+
+
+@pytest.mark.parametrize("if_match", [True, False], ids=["if-match", "older-botocore"])
+def test_live_s3_lock_heartbeat_advances_and_never_touches_another_lock(
+    emulator: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    if_match: bool,
+) -> None:
+    client = s3(emulator)
+    create_bucket(client, "state-lock-heartbeat", "us-east-1")
+    backend = S3Backend(client, "state-lock-heartbeat", "")
+    if not if_match:  # a botocore without If-Match: compare the ETag, then write
+        monkeypatch.setattr(backend, "_conditional", lambda operation: False)
+    key = "primary.tflock"
+    monkeypatch.setattr(backends, "LOCK_HEARTBEAT_SECONDS", 0.2)
+    with backend.lock("primary", "apply"):
+        first = lock_body(client, "state-lock-heartbeat", key)
+        assert first["heartbeat"] == first["since"]
+        deadline = time.monotonic() + 10
+        while (now := lock_body(client, "state-lock-heartbeat", key))["heartbeat"] == first[
+            "heartbeat"
+        ]:
+            assert time.monotonic() < deadline, "the heartbeat never advanced"
+            time.sleep(0.1)
+        assert now["heartbeat"] > first["heartbeat"]
+        assert {k: now[k] for k in ("pid", "host", "operation", "since")} == {
+            k: first[k] for k in ("pid", "host", "operation", "since")
+        }
+
+        # Someone force-unlocks it and another run takes the lock: the heartbeat's conditional
+        # write (If-Match) fails, so it stops and leaves the other lock alone...
+        assert backend.force_unlock("primary")
+        theirs = {"pid": 1, "host": "elsewhere", "operation": "apply", "since": ago(0)}
+        client.put_object(Bucket="state-lock-heartbeat", Key=key, Body=json.dumps(theirs).encode())
+        time.sleep(1.0)  # five heartbeat intervals
+        assert lock_body(client, "state-lock-heartbeat", key) == theirs
+    # ... and so does the release: their lock is still there.
+    assert lock_body(client, "state-lock-heartbeat", key) == theirs
+    assert "no longer renewed" in capsys.readouterr().err
+
+    # The same when the lock changes hands between two heartbeats: the release's conditional
+    # delete refuses.
+    assert backend.force_unlock("primary")
+    monkeypatch.setattr(backends, "LOCK_HEARTBEAT_SECONDS", 3600.0)
+    with backend.lock("primary", "apply"):
+        assert backend.force_unlock("primary")
+        client.put_object(Bucket="state-lock-heartbeat", Key=key, Body=json.dumps(theirs).encode())
+    assert lock_body(client, "state-lock-heartbeat", key) == theirs
+    assert "left in place" in capsys.readouterr().err
+    assert backend.force_unlock("primary")
+    with backend.lock("primary", "apply"):
+        pass
+    assert not backend.force_unlock("primary")  # an ordinary release deletes the lock
+
+
+def test_commands_read_s3_state_and_a_stale_lock_is_force_unlocked(
+    fresh_emulator: str, tmp_path: Path
+) -> None:
+    """Every command sees the configured backend (flags, spec.yaml, or what `init` recorded),
+    with nothing in the local state directory; a stale S3 lock blocks until force-unlock."""
+    emulator = fresh_emulator
+    from deployer.cli import outputs_of
+    from deployer.graph import build_graph
+    from deployer.spec import load_spec
+
+    bucket = "state-cli-reads"
+    client = s3(emulator)
+    create_bucket(client, bucket, "us-east-1")
+    flags = ("--backend-bucket", bucket, "--backend-region", "us-east-1")
+    dead = {"pid": 4242, "host": "ci-runner-elsewhere", "operation": "apply", "since": ago(60)}
+    client.put_object(
+        Bucket=bucket, Key="primary.tflock", Body=json.dumps({**dead, "heartbeat": ago(10)})
+    )
+
+    applier = tmp_path / "applier"
+    blocked = run(emulator, applier, *flags, "apply", "--auto-approve", "--region", "primary")
+    assert blocked.returncode == 1
+    assert f"locked (s3://{bucket}/primary.tflock) by pid 4242 on ci-runner-elsewhere" in (
+        blocked.stderr
+    )
+    assert "last heartbeat 10 minutes ago; the lock is stale" in blocked.stderr
+    assert "`deployer force-unlock primary`" in blocked.stderr
+
+    released = run(emulator, applier, *flags, "force-unlock", "primary")
+    assert released.returncode == 0 and "Released the lock of workspace primary" in released.stdout
+    applied = run(emulator, applier, *flags, "apply", "--auto-approve", "--region", "primary")
+    assert applied.returncode == 0, applied.stderr[-3000:]
+
+    state = State.load(tmp_path / "unused", "primary", S3Backend(client, bucket, ""))
+    created = {a: str(e["id"]) for a in state.addresses() if (e := state.get(a) or {})["id"]}
+    assert created and "aws_vpc.main" in created
+    spec = load_spec(REPO / "spec.yaml")
+    expected = outputs_of(
+        build_graph(spec, ["primary"]),
+        {"primary": state, "secondary": State.load(tmp_path / "unused", "secondary")},
+    )
+    assert expected["primary"]
+
+    # `output` through the flags, from an empty state directory.
+    reader = tmp_path / "reader"
+    shown = run(emulator, reader, *flags, "output", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout) == expected
+    assert json.loads(run(emulator, reader, "output", "--json").stdout) == {}  # local: nothing
+
+    # `output` through spec.yaml's `backend`.
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(
+        (REPO / "spec.yaml").read_text()
+        + f"\nbackend:\n  type: s3\n  bucket: {bucket}\n  region: us-east-1\n"
+    )
+    by_spec = subprocess.run(
+        [
+            *(sys.executable, "-m", "deployer", "--spec", str(spec_file)),
+            *("--state-dir", str(tmp_path / "by-spec"), "--endpoint-url", emulator),
+            *("output", "--json"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env(),
+        cwd=REPO,
+        timeout=600,
+    )
+    assert by_spec.returncode == 0, by_spec.stderr
+    assert json.loads(by_spec.stdout) == expected
+
+    # `export-hcl --with-imports` and `plan` through what `init` recorded in backend.json.
+    recorded = tmp_path / "recorded"
+    recorded.mkdir()
+    (recorded / "backend.json").write_text(
+        json.dumps({"bucket": bucket, "region": "us-east-1", "prefix": ""})
+    )
+    exported = run(
+        emulator, recorded, "export-hcl", "--out", str(tmp_path / "tf"), "--with-imports"
+    )
+    assert exported.returncode == 0, exported.stderr
+    imports = (tmp_path / "tf" / "imports.tf").read_text()
+    missing = [a for a, live_id in created.items() if f'"{live_id}"' not in imports]
+    assert not missing, missing
+    planned = run(emulator, recorded, "plan", "--region", "primary", "--json")
+    assert planned.returncode == 0, planned.stderr[-3000:]
+    creates = [
+        c for c in json.loads(planned.stdout)["changes"] if c["action"] in ("create", "replace")
+    ]
+    assert not creates  # it compared with the state in S3: everything exists already
+    for directory in (reader, tmp_path / "by-spec", recorded):
+        assert not list(directory.glob("*.tfstate.json"))  # state was never local

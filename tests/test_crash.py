@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +28,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[str]:
+def emulator(fresh_emulator: str) -> str:
     """A fresh emulator per case: the inventory afterwards is this case's alone."""
-    state_dir = tmp_path / "sandbox"
-    info = sandbox.start(state_dir)
-    try:
-        yield info.endpoint
-    finally:
-        sandbox.stop(state_dir)
+    return fresh_emulator
 
 
 def command(endpoint: str, state_dir: Path, *args: str) -> list[str]:
@@ -165,6 +159,8 @@ def live_inventory(endpoint: str) -> dict[tuple[str, str], list[str]]:
 
 
 GLOBAL_KINDS = ("aws_s3_bucket", "aws_iam_role", "aws_cloudwatch_metric_alarm")
+# The VPC's default group, adopted and tagged, is listed live among the tagged security groups.
+LIVE_KIND = {"aws_default_security_group": "aws_security_group"}
 
 
 def state_inventory(state_dir: Path) -> dict[tuple[str, str], list[str]]:
@@ -178,7 +174,8 @@ def state_inventory(state_dir: Path) -> dict[tuple[str, str], list[str]]:
                 not_created.append(f"{workspace}:{address} ({entry.get('status')})")
                 continue
             where = "global" if entry["type"] in GLOBAL_KINDS else region
-            found.setdefault((entry["type"], where), []).append(str(entry["id"]))
+            kind = LIVE_KIND.get(entry["type"], entry["type"])
+            found.setdefault((kind, where), []).append(str(entry["id"]))
     assert not not_created, f"entries left unfinished: {not_created}"
     return {key: sorted(ids) for key, ids in found.items()}
 

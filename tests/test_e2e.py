@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +17,6 @@ from deployer import sandbox
 REPO = Path(__file__).resolve().parent.parent
 REGIONS = ("us-east-1", "eu-west-1")
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    state_dir = tmp_path_factory.mktemp("sandbox")
-    info = sandbox.start(state_dir)
-    try:
-        yield info.endpoint
-    finally:
-        sandbox.stop(state_dir)
 
 
 def run(endpoint: str, state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

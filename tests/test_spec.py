@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from deployer.cli import main
+from deployer.graph import build_graph
 from deployer.spec import load_spec
 
 REPO = Path(__file__).resolve().parent.parent
@@ -118,6 +119,11 @@ CASES: list[tuple[str, Any, str]] = [
         edited(lambda d: d.update(environment_suffix="Prod_1")),
         "environment_suffix: 'Prod_1' is not DNS-safe",
     ),
+    (
+        "no concurrency reserved at all",
+        edited(lambda d: d["lambda"].update(reserved_concurrency=0)),
+        "lambda.reserved_concurrency: must be positive, got 0",
+    ),
 ]
 
 
@@ -195,6 +201,16 @@ def test_missing_spec_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     code = main(["--spec", str(tmp_path / "nope.yaml"), "plan"])
     assert code == 1
     assert "cannot read the spec" in capsys.readouterr().err
+
+
+def test_reserved_concurrency_may_be_left_out(tmp_path: Path) -> None:
+    """`null`: no reservation, and the function node says nothing about it."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(edited(lambda d: d["lambda"].update(reserved_concurrency=None))))
+    spec = load_spec(path)
+    assert spec.lambda_.reserved_concurrency is None
+    function = build_graph(spec).node("primary:aws_lambda_function.payment_processor")
+    assert "reserved_concurrent_executions" not in function.attributes
 
 
 def test_repository_spec_is_valid() -> None:

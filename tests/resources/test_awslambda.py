@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from deployer.aws import DeployerError
 from deployer.graph import build_graph
+from deployer.model import Ref
 from deployer.packaging import build_lambda_zip, code_sha256
 from resources import awslambda
 
@@ -76,7 +77,12 @@ def test_function_round_trip(deployment: Any, client_for: Any, spec: Any) -> Non
     assert variables["IDEMPOTENCY_TTL_SECONDS"] == "86400"
     # The log group the function writes to is ours (retention, KMS), made before it.
     group = client_for("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{NAME}")
-    assert [g["retentionInDays"] for g in group["logGroups"]] == [90]
+    assert [g["retentionInDays"] for g in group["logGroups"]] == [365]
+    # The environment is encrypted with the region's own Lambda key; concurrency is reserved.
+    lambda_key = deployment.entry("primary:aws_kms_key.lambda")["attributes"]["arn"]
+    assert config["KMSKeyArn"] == lambda_key
+    concurrency = client_for("lambda").get_function_concurrency(FunctionName=NAME)
+    assert concurrency["ReservedConcurrentExecutions"] == spec.lambda_.reserved_concurrency == 100
     live = deployment.read(FUNCTION)
     assert live["invoke_arn"] == (
         "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
@@ -128,6 +134,19 @@ def test_configuration_updates_in_place(
     assert config["FunctionArn"] == arn
     assert deployment.entry(FUNCTION)["id"] == NAME
     assert clients.counter.calls["lambda:UpdateFunctionCode"] == 0
+    assert deployment.diff(FUNCTION) == {}
+
+
+def test_environment_key_changes_in_place(deployment: Any, client_for: Any) -> None:
+    deployment.apply(FUNCTION)
+    deployment.graph.node(FUNCTION).attributes["kms_key_arn"] = Ref("aws_kms_key.dynamodb", "arn")
+    plan = deployment.plan(FUNCTION)
+    assert plan.changes[FUNCTION].action.value == "update"
+    assert set(plan.changes[FUNCTION].diffs) == {"kms_key_arn"}
+    deployment.apply(FUNCTION)
+    config = client_for("lambda").get_function_configuration(FunctionName=NAME)
+    dynamodb_key = deployment.entry("primary:aws_kms_key.dynamodb")["attributes"]["arn"]
+    assert config["KMSKeyArn"] == dynamodb_key
     assert deployment.diff(FUNCTION) == {}
 
 

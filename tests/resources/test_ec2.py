@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from deployer.aws import DeployerError
 from deployer.graph import build_graph
 from deployer.model import Node, Ref
 from deployer.schema import validate_attributes
@@ -17,6 +18,7 @@ PUBLIC_TABLE = "primary:aws_route_table.public"
 FLOW_LOG = "primary:aws_flow_log.main"
 DB_GROUP = "primary:aws_security_group.db"
 LAMBDA_GROUP = "primary:aws_security_group.lambda"
+DEFAULT_GROUP = "primary:aws_default_security_group.main"
 DB_INGRESS = "primary:aws_vpc_security_group_ingress_rule.db_postgres_from_lambda"
 LAMBDA_HTTPS = "primary:aws_vpc_security_group_egress_rule.lambda_https"
 LAMBDA_TO_DB = "primary:aws_vpc_security_group_egress_rule.lambda_postgres_to_db"
@@ -555,6 +557,78 @@ def test_security_group_description_forces_replacement(deployment: Any) -> None:
     deployment.graph.node(DB_GROUP).attributes["description"] = "something else"
     change = deployment.plan(DB_GROUP).changes[DB_GROUP]
     assert (change.action.value, change.forces) == ("replace", ["description"])
+
+
+def default_group(ec2: Any, vpc_id: str) -> dict[str, Any]:
+    (group,) = ec2.describe_security_groups(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "group-name", "Values": ["default"]},
+        ]
+    )["SecurityGroups"]
+    return dict(group)
+
+
+def test_default_security_group_is_adopted_and_emptied(
+    deployment: Any, client_for: Callable[..., Any]
+) -> None:
+    ec2 = client_for("ec2")
+    deployment.apply(VPC)
+    group = default_group(ec2, deployment.entry(VPC)["id"])
+    assert group_rules(ec2, group["GroupId"]), "AWS (and moto) open a new VPC's default group"
+
+    deployment.apply(DEFAULT_GROUP)
+    assert deployment.entry(DEFAULT_GROUP)["id"] == group["GroupId"]
+    assert deployment.diff(DEFAULT_GROUP) == {}
+    assert group_rules(ec2, group["GroupId"]) == []
+    tags = {t["Key"]: t["Value"] for t in default_group(ec2, group["VpcId"]).get("Tags", [])}
+    assert tags["deployer:address"] == "aws_default_security_group.main"
+    live = deployment.read(DEFAULT_GROUP)
+    assert live is not None
+    assert (live["name"], live["ingress"], live["egress"]) == ("default", [], [])
+
+
+def test_a_rule_added_to_the_default_group_is_drift_and_removed(
+    deployment: Any, client_for: Callable[..., Any]
+) -> None:
+    ec2 = client_for("ec2")
+    deployment.apply(DEFAULT_GROUP)
+    group_id = deployment.entry(DEFAULT_GROUP)["id"]
+    ec2.authorize_security_group_ingress(
+        GroupId=group_id,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+             "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+            {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": group_id}]},
+        ],
+    )  # fmt: skip
+    live = deployment.read(DEFAULT_GROUP)
+    assert live is not None
+    assert sorted((r["protocol"], r["cidr_blocks"], r["self"]) for r in live["ingress"]) == [
+        ("-1", [], True),
+        ("tcp", ["0.0.0.0/0"], False),
+    ]
+    assert set(deployment.diff(DEFAULT_GROUP)) == {"ingress"}
+    change = deployment.plan(DEFAULT_GROUP).changes[DEFAULT_GROUP]
+    assert change.action.value == "update"
+
+    deployment.apply(DEFAULT_GROUP)
+    assert group_rules(ec2, group_id) == []
+    assert deployment.entry(DEFAULT_GROUP)["id"] == group_id
+
+
+def test_default_group_delete_lets_go_and_only_empty_rules_are_supported(
+    deployment: Any, client_for: Callable[..., Any]
+) -> None:
+    deployment.apply(DEFAULT_GROUP)
+    driver, ctx = deployment.driver_and_context(DEFAULT_GROUP)
+    group_id = deployment.entry(DEFAULT_GROUP)["id"]
+    driver.delete(ctx, group_id, None)  # AWS refuses DeleteSecurityGroup on a default group
+    assert driver.read(ctx, group_id) is not None
+    assert driver.find(ctx, {"vpc_id": deployment.entry(VPC)["id"]}) == group_id
+    rule = {"protocol": "-1", "from_port": 0, "to_port": 0, "self": True}
+    with pytest.raises(DeployerError, match="only an empty rule set"):
+        driver.create(ctx, {"vpc_id": deployment.entry(VPC)["id"], "ingress": [rule]})
 
 
 @pytest.mark.parametrize(

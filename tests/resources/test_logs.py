@@ -44,7 +44,7 @@ def test_round_trip(deployment: Any, client_for: Callable[..., Any]) -> None:
     assert deployment.entry(GROUP)["id"] == NAME
     logs = client_for("logs")
     group = describe(logs)
-    assert group["retentionInDays"] == 90
+    assert group["retentionInDays"] == 365
     key_arn = deployment.entry("primary:aws_kms_key.logs")["attributes"]["arn"]
     assert group["kmsKeyId"] == key_arn
     live = deployment.read(GROUP)
@@ -158,7 +158,7 @@ def test_deleted_outside_is_planned_for_creation(
     client_for("logs").delete_log_group(logGroupName=NAME)
     assert deployment.plan(GROUP).changes[GROUP].action.value == "create"
     deployment.apply(GROUP)
-    assert describe(client_for("logs"))["retentionInDays"] == 90
+    assert describe(client_for("logs"))["retentionInDays"] == 365
 
 
 def test_interrupted_create_is_adopted(deployment: Any, client_for: Callable[..., Any]) -> None:
@@ -171,4 +171,4 @@ def test_interrupted_create_is_adopted(deployment: Any, client_for: Callable[...
     client_for("logs").delete_retention_policy(logGroupName=NAME)  # crashed before retention
     deployment.apply(GROUP)
     assert deployment.entry(GROUP)["id"] == NAME
-    assert describe(client_for("logs"))["retentionInDays"] == 90
+    assert describe(client_for("logs"))["retentionInDays"] == 365
