@@ -116,7 +116,7 @@ def stop(state_dir: Path) -> bool:
 def status(state_dir: Path) -> SandboxInfo | None:
     """The running sandbox, or None (a stale pid file is removed)."""
     state_dir = Path(state_dir)
-    if not state_dir.is_dir():
+    if not (state_dir / PID_FILE).exists():  # never started here: look, write nothing
         return None
     with _locked(state_dir):
         return _live_info(state_dir)

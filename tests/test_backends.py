@@ -205,6 +205,36 @@ def test_two_applies_racing_exactly_one_proceeds(emulator: str, tmp_path: Path) 
     assert LocalBackend(tmp_path / "b").read("primary") is None
 
 
+def test_two_applies_racing_on_local_state_exactly_one_proceeds(
+    fresh_emulator: str, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "shared"
+    lock = state_dir / "primary.lock"
+    first = subprocess.Popen(
+        command(fresh_emulator, state_dir, "apply", "--auto-approve", "--region", "primary"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+        cwd=REPO,
+    )
+    deadline = time.monotonic() + 60
+    while not (lock.exists() and lock.read_text()):  # taken, and its holder written
+        if time.monotonic() > deadline:
+            pytest.fail("the first apply never took the lock")
+        time.sleep(0.05)
+    began = time.monotonic()
+    second = run(fresh_emulator, state_dir, "apply", "--auto-approve", "--region", "primary")
+    assert second.returncode == 1
+    assert time.monotonic() - began < 30  # fails at once, not after the first finishes
+    assert f"workspace primary is locked by pid {first.pid}" in second.stderr
+    assert "(apply) since" in second.stderr
+    _, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err[-3000:]
+    assert not lock.exists()
+    assert State.load(state_dir, "primary").addresses()  # the first one's, complete
+
+
 def lock_body(client: Any, bucket: str, key: str) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
     return body

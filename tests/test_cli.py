@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,3 +93,125 @@ def test_replacing_the_database_needs_consent() -> None:
         forces=["name"],
     )
     refuse_data_loss(Plan({alias.key: alias}, ["primary"]), allowed=False)  # no data held
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    """Every file under the state directory, byte for byte."""
+    return {
+        str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*") if p.is_file()
+    }
+
+
+@pytest.fixture
+def applied_primary(aws: None, tmp_path: Path, capsys: Any) -> Path:
+    """A state directory after applying the primary workspace into in-process moto."""
+    from deployer import cli
+
+    state_dir = tmp_path / "applied"
+    code = cli.main(
+        [
+            "--spec",
+            str(REPO / "spec.yaml"),
+            "--state-dir",
+            str(state_dir),
+            "apply",
+            "--auto-approve",
+            "--region",
+            "primary",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err[-2000:]
+    capsys.readouterr()
+    return state_dir
+
+
+BAD_STATE = {
+    "truncated": (lambda text: text[: len(text) // 2], "unreadable or corrupt"),
+    "newer format": (
+        lambda text: text.replace('"version": ', '"version": 99, "was": ', 1),
+        "newer than this deployer",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_STATE))
+def test_bad_state_file_is_refused_and_left_byte_identical(
+    applied_primary: Path, tmp_path: Path, capsys: Any, kind: str
+) -> None:
+    from deployer import cli
+
+    spoil, message = BAD_STATE[kind]
+    state_file = applied_primary / "primary.tfstate.json"
+    state_file.write_text(spoil(state_file.read_text()))
+    before = snapshot(applied_primary)
+    for command in (["plan"], ["apply", "--auto-approve"], ["destroy", "--auto-approve"]):
+        code = cli.main(
+            ["--spec", str(REPO / "spec.yaml"), "--state-dir", str(applied_primary), *command]
+        )
+        err = capsys.readouterr().err
+        assert code == 1, (command, err)
+        assert message in err and "primary.tfstate.json" in err, err
+        assert snapshot(applied_primary) == before, command
+
+
+def test_replacing_the_database_is_refused_and_changes_nothing(
+    applied_primary: Path, tmp_path: Path, capsys: Any
+) -> None:
+    from deployer import cli
+
+    changed = tmp_path / "spec.yaml"
+    text = (REPO / "spec.yaml").read_text()
+    assert "database_name: payments\n" in text
+    changed.write_text(text.replace("database_name: payments\n", "database_name: ledger\n"))
+    before = snapshot(applied_primary)
+
+    code = cli.main(
+        [
+            "--spec",
+            str(changed),
+            "--state-dir",
+            str(applied_primary),
+            "apply",
+            "--auto-approve",
+            "--region",
+            "primary",
+        ]
+    )
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "aws_db_instance.main" in err and "--allow-replace" in err, err
+    assert snapshot(applied_primary) == before
+
+
+@pytest.mark.parametrize("failure", ["endpoint that does not answer", "missing credentials"])
+def test_unreachable_aws_leaves_state_byte_identical(
+    applied_primary: Path, tmp_path: Path, failure: str
+) -> None:
+    target = tmp_path / "copy"
+    (target / "state").mkdir(parents=True)
+    for name in ("primary.tfstate.json", "secondary.tfstate.json"):
+        if (applied_primary / name).exists():
+            (target / "state" / name).write_bytes((applied_primary / name).read_bytes())
+    before = snapshot(target / "state")
+    if failure == "missing credentials":
+        result = run_cli(
+            target, "--endpoint-url", "http://aws.example.invalid", "apply", "--auto-approve"
+        )
+        expected = "no AWS credentials found"
+    else:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        result = run_cli(
+            target,
+            "--endpoint-url",
+            f"http://127.0.0.1:{port}",
+            "apply",
+            "--auto-approve",
+            env={"AWS_MAX_ATTEMPTS": "1"},
+        )
+        expected = "cannot reach the AWS endpoint"
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert snapshot(target / "state") == before
