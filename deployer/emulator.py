@@ -14,8 +14,8 @@ The extensions below (``install_extensions``) add KMS custom rotation periods an
 ``StartDBInstanceAutomatedBackupsReplication``
 and ``StopDBInstanceAutomatedBackupsReplication``, and correct moto where it departs from AWS on
 what the deployer relies on (each correction is a small patch of its own, listed in
-``RDS_CORRECTIONS``, ``S3_CORRECTIONS``, ``DYNAMODB_CORRECTIONS``, ``EC2_CORRECTIONS`` and
-``LAMBDA_CORRECTIONS``):
+``RDS_CORRECTIONS``, ``S3_CORRECTIONS``, ``DYNAMODB_CORRECTIONS``, ``EC2_CORRECTIONS``,
+``LAMBDA_CORRECTIONS`` and ``APIGATEWAY_CORRECTIONS``):
 
 - RDS: enhanced monitoring and Performance Insights settings, ModifyDBSubnetGroup,
   ResetDBParameterGroup, cross-region read replicas, and the refusal of a replica of a source
@@ -24,7 +24,8 @@ what the deployer relies on (each correction is a small patch of its own, listed
 - DynamoDB: UpdateTable's stream changes (disable, then enable anew) and attribute definitions
   (merged, pruned to the keys in use), and TagResource on a key the table already has;
 - EC2: DescribeVpcEndpoints filtered by `vpc-endpoint-id`;
-- Lambda: a function's KMSKeyArn (the key of its environment variables) is kept and reported.
+- Lambda: a function's KMSKeyArn (the key of its environment variables) is kept and reported;
+- API Gateway and ACM: UpdateDomainName, and ACM's refusal to delete a certificate in use.
 
 It patches moto's classes, so it works in this server and in-process under ``moto.mock_aws``
 alike. This module imports moto lazily: importing it has no side effect on the environment or on
@@ -36,6 +37,7 @@ from __future__ import annotations
 import argparse
 import copy
 import errno
+import json
 import logging
 import os
 import re
@@ -854,6 +856,61 @@ def _install_ec2_endpoint_id_filter() -> None:
 EC2_CORRECTIONS: tuple[Callable[[], None], ...] = (_install_ec2_endpoint_id_filter,)
 
 
+# --- API Gateway and ACM: a custom domain and its certificate ----------------------------------
+# moto 5.2 has no UpdateDomainName (AWS replaces the domain's fields by patch operations, the
+# certificate among them), and deletes a certificate that a custom domain still uses, which
+# ACM refuses (ResourceInUseException): the order of a certificate replacement matters on AWS.
+
+
+def _camel_to_snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _update_domain_name(self: Any) -> str:
+    from urllib.parse import unquote
+
+    from moto.apigateway.exceptions import BadRequestException
+
+    domain = self.backend.get_domain_name(unquote(self.path.split("/")[2]))
+    for operation in self._get_param("patchOperations") or []:
+        attribute = _camel_to_snake(str(operation.get("path", "")).strip("/"))
+        if operation.get("op") != "replace" or not hasattr(domain, attribute):
+            raise BadRequestException(f"Invalid patch operation {operation}")
+        setattr(domain, attribute, operation.get("value"))
+    return json.dumps(domain.to_json())
+
+
+def _refuse_certificate_in_use(original: Any) -> Any:
+    def delete_certificate(self: Any, arn: str) -> None:
+        from moto.acm.exceptions import AWSError
+        from moto.apigateway.models import apigateway_backends
+
+        class ResourceInUse(AWSError):
+            TYPE = "ResourceInUseException"
+
+        domains = apigateway_backends[self.account_id][self.region_name].domain_names.values()
+        users = [
+            d.domain_name for d in domains if arn in (d.certificate_arn, d.regional_certificate_arn)
+        ]
+        if users:
+            raise ResourceInUse(message=f"Certificate {arn} is in use by {', '.join(users)}")
+        original(self, arn)
+
+    return delete_certificate
+
+
+def _install_domain_certificates() -> None:
+    from moto.acm.models import AWSCertificateManagerBackend
+    from moto.apigateway.responses import APIGatewayResponse
+
+    if not hasattr(APIGatewayResponse, "update_domain_name"):
+        setattr(APIGatewayResponse, "update_domain_name", _update_domain_name)  # noqa: B010
+    _patch(AWSCertificateManagerBackend, "delete_certificate", "in-use", _refuse_certificate_in_use)
+
+
+APIGATEWAY_CORRECTIONS: tuple[Callable[[], None], ...] = (_install_domain_certificates,)
+
+
 # ---------------------------------------------------------------------------------------------
 # DynamoDB corrections (applied with `_patch`, as the RDS ones).
 # ---------------------------------------------------------------------------------------------
@@ -1030,8 +1087,8 @@ LAMBDA_CORRECTIONS: tuple[Callable[[], None], ...] = (_install_lambda_kms_key,)
 
 def install_extensions() -> None:
     """Patch moto's RDS and KMS classes with the behaviour moto 5.2 lacks, and apply the
-    RDS_CORRECTIONS, S3_CORRECTIONS, DYNAMODB_CORRECTIONS, EC2_CORRECTIONS and
-    LAMBDA_CORRECTIONS.
+    RDS_CORRECTIONS, S3_CORRECTIONS, DYNAMODB_CORRECTIONS, EC2_CORRECTIONS,
+    LAMBDA_CORRECTIONS and APIGATEWAY_CORRECTIONS.
 
     Idempotent and thread-safe; affects every moto backend in this process (server or
     ``mock_aws``).
@@ -1066,6 +1123,7 @@ def install_extensions() -> None:
             *DYNAMODB_CORRECTIONS,
             *EC2_CORRECTIONS,
             *LAMBDA_CORRECTIONS,
+            *APIGATEWAY_CORRECTIONS,
         ):
             correct()
         setattr(RDSBackend, _INSTALLED_MARK, True)

@@ -179,7 +179,10 @@ class Executor:
         started = time.monotonic()
         scheduler = Scheduler(self.parallelism)
         removals = [
-            c.key for c in plan.changes.values() if c.action in (Action.DELETE, Action.REPLACE)
+            c.key
+            for c in plan.changes.values()
+            if c.action == Action.DELETE
+            or (c.action == Action.REPLACE and not resource_driver(c.type).create_before_destroy)
         ]
         if removals:
             scheduler.run(
@@ -202,6 +205,8 @@ class Executor:
                 result,
                 priority=self._chain_lengths(forward, plan),
             )
+        if result.ok:
+            self._destroy_deposed(plan.workspaces)
         result.elapsed = time.monotonic() - started
         return result
 
@@ -250,6 +255,42 @@ class Executor:
                     waits[dep].append((key, True))
         return waits
 
+    def _destroy_deposed(self, workspaces: list[str]) -> None:
+        """Delete what create-before-destroy replacements left, once everything that used the
+        old objects has moved to the new ones: dependents' old objects first."""
+        order = {key: i for i, key in enumerate(nx.topological_sort(self.graph.dag))}
+        keys = [
+            f"{workspace}:{address}"
+            for workspace in workspaces
+            for address in self.states[workspace].addresses()
+            if (self.states[workspace].get(address) or {}).get("deposed")
+        ]
+        for key in sorted(keys, key=lambda k: -order.get(k, -1)):
+            workspace, address = split_key(key)
+            state = self.states[workspace]
+            entry = dict(state.get(address) or {})
+            node = (
+                self.graph.node(key)
+                if key in self.graph
+                else node_from_entry(workspace, address, entry)
+            )
+            driver = resource_driver(entry["type"])
+            for old in list(entry.get("deposed") or []):
+                self.emit({"event": "start", "key": key, "action": "delete deposed", "id": old})
+                if old != entry.get("id"):  # an id reused by the replacement is not deposed
+                    self._delete_quietly(driver, self._context(node), old)
+                entry["deposed"] = [d for d in entry["deposed"] if d != old]
+                state.record(address, {k: v for k, v in entry.items() if v or k != "deposed"})
+                self.emit({"event": "done", "key": key, "action": "delete deposed", "id": old})
+
+    @staticmethod
+    def _delete_quietly(driver: Resource, ctx: Context, resource_id: str) -> None:
+        try:
+            driver.delete(ctx, resource_id, None)
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
+
     def _context(self, node: Node) -> Context:
         return context_for(self.clients, self.graph.spec.region, node, self.options)
 
@@ -289,6 +330,8 @@ class Executor:
                     "seconds": time.monotonic() - began,
                 }
             )
+        for old in entry.get("deposed") or []:  # left by an interrupted replacement
+            self._delete_quietly(driver, ctx, old)
         state.forget(address)
         if change.action == Action.DELETE:
             result.done[change.key] = "delete"
@@ -323,9 +366,22 @@ class Executor:
         if change.action in (Action.CREATE, Action.REPLACE) or entry is None:
             verb = "replace" if change.action == Action.REPLACE else "create"
             self.emit({"event": "start", "key": node.key, "action": verb})
+            # Create before destroy: the old object stays (deposed) until its users moved on.
+            deposed = list((entry or {}).get("deposed") or [])
+            if (
+                change.action == Action.REPLACE
+                and driver.create_before_destroy
+                and entry is not None
+                and entry.get("status") == "created"
+                and entry["id"] not in deposed
+            ):
+                deposed.append(entry["id"])
+            kept = {"deposed": deposed} if deposed else {}
             resource_id = None
             if entry is not None and entry.get("status") == "creating":
                 resource_id = driver.find(ctx, desired)
+                if resource_id in deposed:  # the old object, not what the create made
+                    resource_id = None
             if resource_id is None:
                 state.record(
                     node.address,
@@ -334,6 +390,7 @@ class Executor:
                         "status": "creating",
                         "applied": desired,
                         "dependencies": dependencies,
+                        **kept,
                     },
                 )
                 resource_id = driver.create(ctx, desired)
@@ -346,6 +403,7 @@ class Executor:
                 "applied": desired,
                 "dependencies": dependencies,
                 "attributes": {},
+                **kept,
             }
             state.record(node.address, record)
             live = self._read_after_write(driver, ctx, resource_id)
@@ -383,6 +441,7 @@ class Executor:
                     "applied": desired,
                     "dependencies": dependencies,
                     "attributes": live,
+                    **({"deposed": entry["deposed"]} if entry.get("deposed") else {}),
                 },
             )
             action = "update"

@@ -65,6 +65,9 @@ class Change:
     reason: str = ""
     # Attributes whose change forces the replacement.
     forces: list[str] = field(default_factory=list)
+    # Ids of objects this resource replaced create-before-destroy and that are still to delete
+    # (Terraform's "deposed" objects): an interrupted apply leaves them for the next one.
+    deposed: list[str] = field(default_factory=list)
 
 
 NOOP_CHANGE = Change("", "", "", "", Action.NOOP)
@@ -76,12 +79,18 @@ class Plan:
     workspaces: list[str]
 
     def actionable(self) -> list[Change]:
-        return [c for c in self.changes.values() if c.action not in (Action.NOOP, Action.READ)]
+        return [
+            c
+            for c in self.changes.values()
+            if c.action not in (Action.NOOP, Action.READ) or c.deposed
+        ]
 
     def counts(self) -> dict[str, int]:
         out = {"create": 0, "update": 0, "replace": 0, "delete": 0}
         for change in self.actionable():
-            out[change.action.value] += 1
+            if change.action.value in out:
+                out[change.action.value] += 1
+            out["delete"] += len(change.deposed)
         return out
 
     @property
@@ -238,6 +247,7 @@ def plan_changes(
                 change.forces = forces
             elif diffs:
                 change.action = Action.UPDATE
+        change.deposed = list((entry or {}).get("deposed") or [])
         if change.action in (Action.CREATE, Action.REPLACE):
             values.set(node.key, {k: v for k, v in desired.items() if not contains_unknown(v)})
         elif change.action == Action.UPDATE:
@@ -261,6 +271,7 @@ def plan_changes(
                 diffs={k: (v, None) for k, v in (entry.get("applied") or {}).items()},
                 live=entry.get("attributes"),
                 reason="no longer in the spec",
+                deposed=list(entry.get("deposed") or []),
             )
     return Plan(changes, workspaces)
 
@@ -336,6 +347,14 @@ def render_plan(plan: Plan) -> str:
     """A plan a Terraform user can read: address, action, changed attributes."""
     lines: list[str] = []
     for change in sorted(plan.actionable(), key=lambda c: (c.workspace != "primary", c.key)):
+        for old in change.deposed:
+            lines.append(
+                f"  # {change.address} ({change.workspace}) deposed object {old} will be "
+                "destroyed (replaced create-before-destroy by an earlier apply)"
+            )
+            lines.append("")
+        if change.action in (Action.NOOP, Action.READ):
+            continue
         symbol = SYMBOLS[change.action]
         verb = {
             Action.CREATE: "will be created",
@@ -397,6 +416,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 "action": c.action.value,
                 "reason": c.reason or None,
                 "forces_replacement": c.forces,
+                "deposed": c.deposed,
                 "attributes": {k: {"write_only": True} for k in c.diffs if is_write_only(k)}
                 | {
                     k: {"before": clean(b), "after": clean(a)}
@@ -404,7 +424,6 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                     if not is_write_only(k)
                 },
             }
-            for c in sorted(plan.changes.values(), key=lambda c: c.key)
-            if c.action not in (Action.NOOP, Action.READ)
+            for c in sorted(plan.actionable(), key=lambda c: c.key)
         ],
     }

@@ -89,8 +89,9 @@ class Resource:
     # Replacing it loses data (a database, a table): apply refuses unless `--allow-replace`.
     replace_needs_consent: ClassVar[bool] = False
     # Something keeps using it until switched to its replacement (a stage its deployment, a
-    # domain its certificate), so AWS refuses to delete it first: the Terraform export says
-    # `lifecycle { create_before_destroy = true }`.
+    # domain its certificate), so AWS refuses to delete it first: a replacement creates the new
+    # one, keeps the old one as deposed in state and deletes it once its dependents moved on
+    # (the executor); the Terraform export says `lifecycle { create_before_destroy = true }`.
     create_before_destroy: ClassVar[bool] = False
     # Rough seconds from create to ready on AWS: the scheduler starts long chains first.
     expected_seconds: ClassVar[float] = 1.0

@@ -869,3 +869,32 @@ def test_lambda_environment_key_is_kept_and_reported(aws: None) -> None:
         Code={"ZipFile": _zip()},
     )
     assert "KMSKeyArn" not in lam.get_function_configuration(FunctionName="plain")
+
+
+def test_domain_certificate_is_replaced_by_update_and_in_use_until_then(aws: None) -> None:
+    acm = boto3.client("acm", "us-east-1")
+    apigw = boto3.client("apigateway", "us-east-1")
+    old = acm.request_certificate(DomainName="api.example.com")["CertificateArn"]
+    new = acm.request_certificate(DomainName="api.example.com")["CertificateArn"]
+    apigw.create_domain_name(
+        domainName="api.example.com",
+        regionalCertificateArn=old,
+        endpointConfiguration={"types": ["REGIONAL"]},
+    )
+
+    with pytest.raises(ClientError) as refused:
+        acm.delete_certificate(CertificateArn=old)
+    assert refused.value.response["Error"]["Code"] == "ResourceInUseException"
+
+    updated = apigw.update_domain_name(
+        domainName="api.example.com",
+        patchOperations=[{"op": "replace", "path": "/regionalCertificateArn", "value": new}],
+    )
+    assert updated["regionalCertificateArn"] == new
+    assert apigw.get_domain_name(domainName="api.example.com")["regionalCertificateArn"] == new
+    acm.delete_certificate(CertificateArn=old)  # no longer used
+    with pytest.raises(ClientError):
+        apigw.update_domain_name(
+            domainName="api.example.com",
+            patchOperations=[{"op": "replace", "path": "/noSuchField", "value": "x"}],
+        )

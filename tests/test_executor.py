@@ -169,3 +169,69 @@ def test_parallelism_bounds_concurrent_calls(
     plan = plan_changes(sub, states, clients, workspaces=["primary"])
     assert Executor(sub, states, clients, parallelism=parallelism).apply(plan).ok
     assert peak <= parallelism
+
+
+DOMAIN = "primary:aws_api_gateway_domain_name.api"
+CERT = "primary:aws_acm_certificate.api"
+
+
+def _replace_certificate(deployment: Any) -> tuple[list[dict[str, Any]], Any]:
+    """Change what forces a new certificate, apply, and return the executor's events."""
+    from deployer.executor import Executor
+
+    deployment.graph.node(CERT).attributes["key_algorithm"] = "EC_prime256v1"
+    states = deployment.states()
+    plan = deployment.plan(DOMAIN)
+    assert plan.changes[CERT].action.value == "replace"
+    events: list[dict[str, Any]] = []
+    result = Executor(deployment.graph, states, deployment.clients, emit=events.append).apply(plan)
+    assert result.ok, result.failures
+    return events, result
+
+
+def test_create_before_destroy_keeps_the_old_object_until_its_users_moved(
+    deployment: Any, client_for: Any
+) -> None:
+    deployment.apply(DOMAIN)
+    old = deployment.entry(CERT)["id"]
+
+    events, _ = _replace_certificate(deployment)
+
+    new = deployment.entry(CERT)["id"]
+    assert new != old
+    assert "deposed" not in deployment.entry(CERT)
+    arns = {
+        c["CertificateArn"] for c in client_for("acm").list_certificates()["CertificateSummaryList"]
+    }
+    assert new in arns and old not in arns
+    domain = client_for("apigateway").get_domain_name(domainName=deployment.entry(DOMAIN)["id"])
+    assert domain["regionalCertificateArn"] == new
+    steps = [(e["event"], e["key"], e["action"]) for e in events if e.get("key") in (CERT, DOMAIN)]
+    created = steps.index(("done", CERT, "replace"))
+    switched = steps.index(("done", DOMAIN, "update"))
+    removed = steps.index(("done", CERT, "delete deposed"))
+    assert created < switched < removed  # new certificate, domain moved, then the old one goes
+
+
+def test_a_deposed_object_left_by_a_crash_is_planned_and_deleted(
+    deployment: Any, client_for: Any
+) -> None:
+    from deployer.planner import plan_to_json, render_plan
+
+    deployment.apply(DOMAIN)
+    acm = client_for("acm")
+    stray = acm.request_certificate(DomainName="api.payments.example.com")["CertificateArn"]
+    workspace, address = CERT.split(":")
+    state = deployment.states()[workspace]
+    state.record(address, {**deployment.entry(CERT), "deposed": [stray]})  # as a crash leaves it
+
+    plan = deployment.plan(DOMAIN)
+
+    assert plan.has_changes and plan.counts()["delete"] == 1
+    assert f"deposed object {stray} will be destroyed" in render_plan(plan)
+    assert [c["deposed"] for c in plan_to_json(plan)["changes"]] == [[stray]]
+    deployment.apply(DOMAIN)
+    arns = {c["CertificateArn"] for c in acm.list_certificates()["CertificateSummaryList"]}
+    assert stray not in arns and deployment.entry(CERT)["id"] in arns
+    assert "deposed" not in deployment.entry(CERT)
+    assert not deployment.plan(DOMAIN).has_changes
