@@ -36,6 +36,10 @@ from deployer.aws import DeployerError
 # shorten them; read at the time of use.
 LOCK_HEARTBEAT_SECONDS = 30.0
 LOCK_EXPIRY_SECONDS = 300.0
+# Lock objects carry this tag, so that the state bucket's lifecycle rule can expire the old
+# versions their renewals leave (a rule cannot match a key suffix such as `.tflock`).
+LOCK_TAG = ("deployer-lock", "true")
+LOCK_RULE_ID = "deployer-expire-old-lock-versions"
 
 
 class StateError(DeployerError):
@@ -249,6 +253,7 @@ class S3Backend:
                 Key=key,
                 Body=json.dumps(ours).encode(),
                 ContentType="application/json",
+                Tagging="=".join(LOCK_TAG),
                 IfNoneMatch="*",
             )
         except Exception as exc:
@@ -283,7 +288,7 @@ class S3Backend:
 
     def _put_if_match(self, key: str, body: bytes, etag: str) -> str:
         """Replace `key` only if it is still the object with `etag`; returns the new ETag."""
-        args: dict[str, Any] = {"ContentType": "application/json"}
+        args: dict[str, Any] = {"ContentType": "application/json", "Tagging": "=".join(LOCK_TAG)}
         if self._conditional("PutObject"):
             args["IfMatch"] = etag
         else:  # an older botocore: compare, then write (a narrow race, but never a blind write)
@@ -428,4 +433,26 @@ def create_bucket(client: Any, bucket: str, region: str, kms_key_id: str | None 
             "RestrictPublicBuckets": True,
         },
     )
+    _expire_old_lock_versions(client, bucket)
     return created
+
+
+def _expire_old_lock_versions(client: Any, bucket: str) -> None:
+    """Each lock renewal leaves a noncurrent version: expire those after a day, keeping the
+    state's own history and any rule the bucket already has."""
+    try:
+        rules = client.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
+    except Exception as exc:
+        if _code(exc) != "NoSuchLifecycleConfiguration":
+            raise
+        rules = []
+    ours = {
+        "ID": LOCK_RULE_ID,
+        "Filter": {"Tag": {"Key": LOCK_TAG[0], "Value": LOCK_TAG[1]}},
+        "Status": "Enabled",
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+    }
+    others = [rule for rule in rules if rule.get("ID") != LOCK_RULE_ID]
+    client.put_bucket_lifecycle_configuration(
+        Bucket=bucket, LifecycleConfiguration={"Rules": [*others, ours]}
+    )

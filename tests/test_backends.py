@@ -109,6 +109,31 @@ def test_s3_state_round_trip_is_versioned_and_encrypted(emulator: str, tmp_path:
     assert not (tmp_path / "primary.tfstate.json").exists()  # nothing written locally
 
 
+def test_old_lock_versions_expire_and_other_lifecycle_rules_stay(emulator: str) -> None:
+    client = s3(emulator)
+    create_bucket(client, "state-lifecycle", "us-east-1")
+    theirs = {
+        "ID": "keep-logs-a-year",
+        "Filter": {"Prefix": "logs/"},
+        "Status": "Enabled",
+        "Expiration": {"Days": 365},
+    }
+    rules = client.get_bucket_lifecycle_configuration(Bucket="state-lifecycle")["Rules"]
+    client.put_bucket_lifecycle_configuration(
+        Bucket="state-lifecycle", LifecycleConfiguration={"Rules": [*rules, theirs]}
+    )
+    create_bucket(client, "state-lifecycle", "us-east-1")  # settings applied again
+
+    rules = client.get_bucket_lifecycle_configuration(Bucket="state-lifecycle")["Rules"]
+    assert sorted(r["ID"] for r in rules) == [backends.LOCK_RULE_ID, "keep-logs-a-year"]
+    (ours,) = [r for r in rules if r["ID"] == backends.LOCK_RULE_ID]
+    assert ours["Filter"] == {"Tag": {"Key": "deployer-lock", "Value": "true"}}
+    assert ours["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    with S3Backend(client, "state-lifecycle", "").lock("primary", "apply"):
+        tags = client.get_object_tagging(Bucket="state-lifecycle", Key="primary.tflock")["TagSet"]
+        assert tags == [{"Key": "deployer-lock", "Value": "true"}]
+
+
 def test_stale_local_lock_is_reported_through_the_cli(emulator: str, tmp_path: Path) -> None:
     state_dir = tmp_path / "state"
     code = (
