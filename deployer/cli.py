@@ -385,6 +385,7 @@ class Progress:
         "replace": ("Replacing...", "Replacement complete"),
         "update": ("Modifying...", "Modifications complete"),
         "delete": ("Destroying...", "Destruction complete"),
+        "delete deposed": ("Destroying the replaced object...", "Replaced object destroyed"),
     }
 
     def __init__(self, stream: TextIO) -> None:

@@ -277,11 +277,20 @@ class Executor:
             driver = resource_driver(entry["type"])
             for old in list(entry.get("deposed") or []):
                 self.emit({"event": "start", "key": key, "action": "delete deposed", "id": old})
+                began = time.monotonic()
                 if old != entry.get("id"):  # an id reused by the replacement is not deposed
                     self._delete_quietly(driver, self._context(node), old)
                 entry["deposed"] = [d for d in entry["deposed"] if d != old]
                 state.record(address, {k: v for k, v in entry.items() if v or k != "deposed"})
-                self.emit({"event": "done", "key": key, "action": "delete deposed", "id": old})
+                self.emit(
+                    {
+                        "event": "done",
+                        "key": key,
+                        "action": "delete deposed",
+                        "id": old,
+                        "seconds": time.monotonic() - began,
+                    }
+                )
 
     @staticmethod
     def _delete_quietly(driver: Resource, ctx: Context, resource_id: str) -> None:

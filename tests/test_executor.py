@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from deployer.aws import Clients
+from deployer.cli import Progress
 from deployer.executor import ApplyResult, Executor, Scheduler
 from deployer.graph import build_graph
 from deployer.planner import plan_changes
@@ -184,8 +186,16 @@ def _replace_certificate(deployment: Any) -> tuple[list[dict[str, Any]], Any]:
     plan = deployment.plan(DOMAIN)
     assert plan.changes[CERT].action.value == "replace"
     events: list[dict[str, Any]] = []
-    result = Executor(deployment.graph, states, deployment.clients, emit=events.append).apply(plan)
+    shown = io.StringIO()
+    progress = Progress(shown)  # what `deployer apply` prints of the same events
+
+    def emit(event: dict[str, Any]) -> None:
+        events.append(event)
+        progress(event)
+
+    result = Executor(deployment.graph, states, deployment.clients, emit=emit).apply(plan)
     assert result.ok, result.failures
+    assert "aws_acm_certificate.api (primary): Replaced object destroyed after" in shown.getvalue()
     return events, result
 
 
