@@ -61,6 +61,11 @@ class Describe:
                         found[key].append(item)
         return found
 
+    def fetch_one(self, client: Any, by: str, value: str) -> Item | None:
+        """The one item `value` names (an id), or None when it does not exist."""
+        items = self.fetch(client, by, [value])[value]
+        return items[0] if items else None
+
 
 class BatchRead(NamedTuple):
     """One value a driver's read will ask a `Describe` for."""

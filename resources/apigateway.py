@@ -793,7 +793,7 @@ class Deployment(Resource):
     type = "aws_api_gateway_deployment"
     taggable = False
     force_new = frozenset({"rest_api_id", "triggers"})
-    # The stage serves the old deployment until it moves to the new one (see `delete`).
+    # The stage serves the old deployment until it moves to the new one.
     create_before_destroy = True
     # Stage variables given at deployment time; no stage is made here, so they are not readable.
     write_only = frozenset({"variables"})
@@ -839,9 +839,8 @@ class Deployment(Resource):
         )
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
-        """Deleted unless a stage still serves it: then this is a replacement, and the stage
-        deletes it once it has moved to the new deployment (Terraform's create_before_destroy,
-        without which AWS would refuse the delete)."""
+        """Deleted unless a stage still serves it (AWS would refuse): a replacement is made
+        create-before-destroy, so the engine deletes the old one after the stage moved on."""
         api, deployment_id = id.split("/", 1)
         apigw = ctx.client("apigateway")
         try:
@@ -976,9 +975,6 @@ class Stage(Resource):
         if operations:
             apigw.update_stage(restApiId=api, stageName=name, patchOperations=operations)
         update_tags(apigw, live["arn"], desired.get("tags"), live.get("tags"))
-        previous = live.get("deployment_id")
-        if "deployment_id" in changed and previous and previous != desired["deployment_id"]:
-            delete_replaced_deployment(apigw, api, previous)
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
         api, name = id.split("/", 1)
@@ -1598,20 +1594,6 @@ def stage_deployments(apigw: Any, api: str) -> set[str]:
 def deployment_in_use(exc: BaseException) -> bool:
     """AWS: "Active stages pointing to this deployment must be moved or deleted"."""
     return error_code(exc) == "BadRequestException" and "stages" in str(exc).lower()
-
-
-def delete_replaced_deployment(apigw: Any, api: str, deployment_id: str) -> None:
-    """After a stage moved on: delete the deployment it left if no stage serves it any more
-    and it is one of ours (it carries our triggers), the second half of create_before_destroy."""
-    if deployment_id in stage_deployments(apigw, api):
-        return
-    try:
-        found = apigw.get_deployment(restApiId=api, deploymentId=deployment_id)
-        if TRIGGERS_MARKER in (found.get("description") or ""):
-            apigw.delete_deployment(restApiId=api, deploymentId=deployment_id)
-    except ClientError as exc:
-        if not (is_not_found(exc) or deployment_in_use(exc)):
-            raise
 
 
 def role_not_usable_yet(exc: BaseException) -> bool:

@@ -801,8 +801,8 @@ class NatGateway(Resource):
         return str(nat["NatGatewayId"])
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        nat = ctx.describe_one(NAT_GATEWAYS, "nat-gateway-id", id)
-        if nat is None or nat.get("State") == "deleted":  # listed for an hour after deletion
+        nat = unless_deleted_nat(ctx.describe_one(NAT_GATEWAYS, "nat-gateway-id", id))
+        if nat is None:
             return None
         addresses = nat.get("NatGatewayAddresses") or [{}]
         primary = next((a for a in addresses if a.get("IsPrimary")), addresses[0])
@@ -1115,8 +1115,8 @@ class VpcEndpoint(Resource):
         return str(endpoint["VpcEndpointId"])
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        endpoint = ctx.describe_one(VPC_ENDPOINTS, "vpc-endpoint-id", id)
-        if endpoint is None or endpoint.get("State", "").lower() in GONE_ENDPOINT_STATES:
+        endpoint = unless_gone_endpoint(ctx.describe_one(VPC_ENDPOINTS, "vpc-endpoint-id", id))
+        if endpoint is None:
             return None
         return {
             "id": id,
@@ -1623,17 +1623,6 @@ def value_filters(values: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"Name": name, "Values": [value]} for name, value in values.items() if value]
 
 
-def describe_one(call: Callable[[], list[Any]]) -> Any | None:
-    """The item a describe-by-id returns; None when AWS says it does not exist."""
-    try:
-        items = call()
-    except Exception as exc:
-        if is_not_found(exc):
-            return None
-        raise
-    return items[0] if items else None
-
-
 def delete_when_released(call: Callable[[], Any], *, what: str, timeout: float) -> None:
     """Delete, retrying while AWS says something still uses the resource (DependencyViolation).
 
@@ -1678,7 +1667,7 @@ def ec2_arn(ctx: Context, owner: str, resource_path: str) -> str:
 
 
 def vpc_state(ec2: Any, vpc_id: str) -> str | None:
-    vpc = describe_one(lambda: ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"])
+    vpc = VPCS.fetch_one(ec2, "vpc-id", vpc_id)
     return None if vpc is None else str(vpc.get("State"))
 
 
@@ -1708,7 +1697,7 @@ def set_vpc_dns(ec2: Any, vpc_id: str, desired: dict[str, Any], live: dict[str, 
 
 
 def subnet_state(ec2: Any, subnet_id: str) -> str | None:
-    subnet = describe_one(lambda: ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"])
+    subnet = SUBNETS.fetch_one(ec2, "subnet-id", subnet_id)
     return None if subnet is None else str(subnet.get("State"))
 
 
@@ -1742,13 +1731,13 @@ def detach_internet_gateway(ec2: Any, igw_id: str, vpc_id: str) -> None:
     )
 
 
-def live_nat_gateway(ec2: Any, nat_id: str) -> dict[str, Any] | None:
+def live_nat_gateway(ec2: Any, nat_id: str) -> Item | None:
+    return unless_deleted_nat(NAT_GATEWAYS.fetch_one(ec2, "nat-gateway-id", nat_id))
+
+
+def unless_deleted_nat(nat: Item | None) -> Item | None:
     """The NAT gateway unless it is deleted (AWS lists deleted ones for about an hour)."""
-    nat = describe_one(lambda: ec2.describe_nat_gateways(NatGatewayIds=[nat_id])["NatGateways"])
-    if nat is None or nat.get("State") == "deleted":
-        return None
-    found: dict[str, Any] = nat
-    return found
+    return None if nat is None or nat.get("State") == "deleted" else nat
 
 
 def nat_gateway_available(ec2: Any, nat_id: str) -> bool | None:
@@ -1758,13 +1747,6 @@ def nat_gateway_available(ec2: Any, nat_id: str) -> bool | None:
         detail = f"{(nat or {}).get('FailureCode', '')} {(nat or {}).get('FailureMessage', '')}"
         raise DeployerError(f"NAT gateway {nat_id} is {state or 'gone'}: {detail.strip()}")
     return True if state == "available" else None
-
-
-def describe_route_table(ec2: Any, table_id: str) -> dict[str, Any] | None:
-    table: dict[str, Any] | None = describe_one(
-        lambda: ec2.describe_route_tables(RouteTableIds=[table_id])["RouteTables"]
-    )
-    return table
 
 
 def route_block(route: dict[str, Any]) -> dict[str, Any]:
@@ -1807,14 +1789,14 @@ def association_in(tables: list[Item], association_id: str) -> dict[str, Any] | 
     return None
 
 
-def live_vpc_endpoint(ec2: Any, endpoint_id: str) -> dict[str, Any] | None:
-    endpoint = describe_one(
-        lambda: ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])["VpcEndpoints"]
-    )
-    if endpoint is None or endpoint.get("State", "").lower() in GONE_ENDPOINT_STATES:
-        return None
-    found: dict[str, Any] = endpoint
-    return found
+def live_vpc_endpoint(ec2: Any, endpoint_id: str) -> Item | None:
+    return unless_gone_endpoint(VPC_ENDPOINTS.fetch_one(ec2, "vpc-endpoint-id", endpoint_id))
+
+
+def unless_gone_endpoint(endpoint: Item | None) -> Item | None:
+    """The endpoint unless it is deleted or on its way out."""
+    gone = endpoint is None or endpoint.get("State", "").lower() in GONE_ENDPOINT_STATES
+    return None if gone else endpoint
 
 
 def group_attributes(ctx: Context, group: dict[str, Any]) -> dict[str, Any]:
