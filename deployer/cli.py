@@ -174,6 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write import blocks with the live ids from state (after an apply)",
     )
     p.add_argument(
+        "--provider-version",
+        type=int,
+        choices=(5, 6),
+        default=6,
+        help="the hashicorp/aws major to write for: 6 (default) or 5 (>= 5.100, < 6)",
+    )
+    p.add_argument(
         "--check",
         type=Path,
         metavar="DIR",
@@ -694,6 +701,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def cmd_export_hcl(args: argparse.Namespace) -> int:
+    from export.targets import target
     from export.terraform import export_files
 
     spec = load_spec(args.spec)
@@ -704,9 +712,12 @@ def cmd_export_hcl(args: argparse.Namespace) -> int:
         states = session.states(WORKSPACES)
         import_ids = {
             ws: {
-                address: str(entry["id"])
+                address: resource_driver(str(entry["type"])).import_id(
+                    str(entry["id"]), entry.get("attributes") or {}
+                )
                 for address in state.addresses()
                 if (entry := state.get(address) or {}).get("status") == "created"
+                and resource_driver(str(entry["type"])).importable
             }
             for ws, state in states.items()
         }
@@ -717,12 +728,16 @@ def cmd_export_hcl(args: argparse.Namespace) -> int:
                 f"--with-imports needs applied state: there is none in {places} (run "
                 "`deployer apply` first, or point --state-dir or --backend-bucket at the state)"
             )
-    files = export_files(graph, spec, import_ids)
+    files = export_files(graph, spec, import_ids, target(args.provider_version))
+    encoded = {
+        name: content.encode() if isinstance(content, str) else content
+        for name, content in files.items()
+    }
     if args.check is not None:
         differs = [
             name
-            for name, text in sorted(files.items())
-            if not (args.check / name).is_file() or (args.check / name).read_text() != text
+            for name, content in sorted(encoded.items())
+            if not (args.check / name).is_file() or (args.check / name).read_bytes() != content
         ]
         if differs:
             print(f"{args.check} differs from the spec: {', '.join(differs)}")
@@ -730,10 +745,12 @@ def cmd_export_hcl(args: argparse.Namespace) -> int:
         print(f"{args.check} matches the spec.")
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
-    for name, text in sorted(files.items()):
-        (args.out / name).write_text(text)
+    for name, content in sorted(encoded.items()):
+        (args.out / name).write_bytes(content)
     blocks = sum(
-        text.count("\nresource ") + text.startswith("resource ") for text in files.values()
+        text.count("\nresource ") + text.startswith("resource ")
+        for text in files.values()
+        if isinstance(text, str)
     )
     print(f"Wrote {len(files)} files to {args.out} ({blocks} resource blocks).")
     return 0

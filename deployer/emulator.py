@@ -18,14 +18,15 @@ what the deployer relies on (each correction is a small patch of its own, listed
 ``LAMBDA_CORRECTIONS`` and ``APIGATEWAY_CORRECTIONS``):
 
 - RDS: enhanced monitoring and Performance Insights settings, ModifyDBSubnetGroup,
-  ResetDBParameterGroup, cross-region read replicas, and the refusal of a replica of a source
-  whose master password Secrets Manager manages;
+  ResetDBParameterGroup, the `user` source of the parameters set, cross-region read replicas,
+  and the refusal of a replica of a source whose master password Secrets Manager manages;
 - S3: GetBucketReplication returns the configuration as it was put;
 - DynamoDB: UpdateTable's stream changes (disable, then enable anew) and attribute definitions
   (merged, pruned to the keys in use), and TagResource on a key the table already has;
 - EC2: DescribeVpcEndpoints filtered by `vpc-endpoint-id`;
 - Lambda: a function's KMSKeyArn (the key of its environment variables) is kept and reported;
-- API Gateway and ACM: UpdateDomainName, and ACM's refusal to delete a certificate in use.
+- API Gateway and ACM: UpdateDomainName, and ACM's refusal to delete a certificate in use; an
+  integration created without a timeout reports AWS's default of 29000 ms.
 
 It patches moto's classes, so it works in this server and in-process under ``moto.mock_aws``
 alike. This module imports moto lazily: importing it has no side effect on the environment or on
@@ -737,11 +738,44 @@ def _install_rds_managed_password_replicas() -> None:
     )
 
 
+# --- RDS: the source of a parameter's value ------------------------------------------------
+# DescribeDBParameters reports each parameter's `Source` (`engine-default`, `system` or `user`)
+# and its `Source` filter returns only those (RDS API reference, DescribeDBParameters and
+# Parameter). moto keeps only the parameters that were set (CreateDBParameterGroup has none,
+# ModifyDBParameterGroup sets them), which on AWS are exactly the `user` ones, but reports no
+# Source and ignores the filter: Terraform's provider then drops them from a refreshed state.
+
+
+def _parameters_with_source(original: Any) -> Any:
+    def describe_db_parameters(self: Any) -> ActionResult:
+        from moto.core.responses import ActionResult
+
+        answer: ActionResult = original(self)
+        result: Any = answer.result
+        parameters = [
+            {**parameter, "Source": parameter.get("Source") or "user"}
+            for parameter in result["Parameters"]
+        ]
+        wanted = self.params.get("Source")
+        if wanted:
+            parameters = [p for p in parameters if p["Source"] == wanted]
+        return ActionResult({**result, "Parameters": parameters})
+
+    return describe_db_parameters
+
+
+def _install_rds_parameter_source() -> None:
+    from moto.rds.responses import RDSResponse
+
+    _patch(RDSResponse, "describe_db_parameters", "source", _parameters_with_source)
+
+
 # The RDS corrections, in the order they are applied (later ones wrap earlier ones).
 RDS_CORRECTIONS: tuple[Callable[[], None], ...] = (
     _install_rds_monitoring,
     _install_rds_subnet_group_modify,
     _install_rds_reset_parameter_group,
+    _install_rds_parameter_source,
     _install_rds_replicas,
     _install_rds_managed_password_replicas,
 )
@@ -908,7 +942,32 @@ def _install_domain_certificates() -> None:
     _patch(AWSCertificateManagerBackend, "delete_certificate", "in-use", _refuse_certificate_in_use)
 
 
-APIGATEWAY_CORRECTIONS: tuple[Callable[[], None], ...] = (_install_domain_certificates,)
+# --- API Gateway: an integration's default timeout ---------------------------------------------
+# AWS reports `timeoutInMillis` 29000 for an integration created without one ("The default value
+# is 29,000 milliseconds or 29 seconds": API Gateway REST API reference, Integration,
+# timeoutInMillis); moto reports none, which Terraform reads as 0 and then plans to change.
+DEFAULT_INTEGRATION_TIMEOUT_MS = 29000
+
+
+def _integration_default_timeout(original: Any) -> Any:
+    def __init__(self: Any, *args: Any, **kw: Any) -> None:
+        original(self, *args, **kw)
+        if self.timeout_in_millis in (None, ""):
+            self.timeout_in_millis = DEFAULT_INTEGRATION_TIMEOUT_MS
+
+    return __init__
+
+
+def _install_integration_default_timeout() -> None:
+    from moto.apigateway.models import Integration
+
+    _patch(Integration, "__init__", "default-timeout", _integration_default_timeout)
+
+
+APIGATEWAY_CORRECTIONS: tuple[Callable[[], None], ...] = (
+    _install_domain_certificates,
+    _install_integration_default_timeout,
+)
 
 
 # ---------------------------------------------------------------------------------------------

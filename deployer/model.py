@@ -56,6 +56,15 @@ class JsonDecode:
     path: tuple[str | int, ...]
 
 
+@dataclass(frozen=True)
+class FileDigest:
+    """The base64 SHA-256 of a file the configuration ships beside it (a Lambda package):
+    `filebase64sha256("payment_processor.zip")` in HCL, the digest itself everywhere else."""
+
+    filename: str
+    digest: str
+
+
 class Unknown:
     """A value known only after apply (its source is yet to be created or replaced)."""
 
@@ -86,9 +95,9 @@ class Node:
     # An ephemeral resource (Terraform 1.10+): opened at apply time, its values used only by
     # write-only attributes (`password_wo`) and never stored, planned or printed.
     ephemeral: bool = False
-    # Attributes the node sets once at create time and never compares afterwards (for
-    # example a Lambda zip's bytes, of which only the hash is compared).
-    meta: dict[str, Any] = field(default_factory=dict)
+    # Files the node's configuration ships, by name (a Lambda package): the driver uploads
+    # them, the export writes them beside the HCL; only their digests are compared.
+    files: dict[str, bytes] = field(default_factory=dict)
     # The module whose blueprint made the node (the HCL export groups files by it).
     origin: str = ""
 
@@ -186,6 +195,8 @@ def resolve(value: Any, lookup: Callable[[Ref], Any]) -> Any:
     """Replace references by concrete values; anything depending on an unknown is UNKNOWN."""
     if isinstance(value, Ref):
         return lookup(value)
+    if isinstance(value, FileDigest):
+        return value.digest
     if isinstance(value, Interp):
         parts = [lookup(p) if isinstance(p, Ref) else p for p in value.parts]
         if any(p is UNKNOWN for p in parts):

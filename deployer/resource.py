@@ -105,6 +105,17 @@ class Resource:
     # The batchable describe call `read` starts with, and the filter its id goes in: a refresh
     # makes that call once for all resources of the type in a region (see deployer/batch.py).
     batched_read: ClassVar[tuple[Describe, str] | None] = None
+    # Whether Terraform's provider can import the type (`import` blocks in the export); where
+    # it cannot, Terraform creates it on takeover (say why that is safe in the driver).
+    importable: ClassVar[bool] = True
+    # An attribute of references that Terraform keeps in state only (a deployment's
+    # `triggers`): an import cannot read it, so the export writes its references as
+    # `lifecycle { replace_triggered_by }`, which replaces on the same changes.
+    state_only_triggers: ClassVar[str | None] = None
+    # Attributes a Terraform import reads differently from the configuration although AWS
+    # holds what the configuration means (a write-only value the import reads back in clear):
+    # the export says `lifecycle { ignore_changes = [...] }`, so a takeover replaces nothing.
+    import_ignores: ClassVar[frozenset[str]] = frozenset()
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         raise NotImplementedError
@@ -123,6 +134,12 @@ class Resource:
 
     def wait_ready(self, ctx: Context, id: str) -> None:
         return None
+
+    def import_id(self, id: str, recorded: dict[str, Any]) -> str:
+        """The id Terraform's import of this type asks for, from our id and the attributes
+        state recorded; the same as our id unless the provider's import documentation says
+        otherwise."""
+        return id
 
     def batch_reads(self, id: str, recorded: dict[str, Any]) -> list[BatchRead]:
         """The batchable describe calls `read(id)` will make; `recorded` is what state last

@@ -1,7 +1,9 @@
 """Offline checks against the vendored Terraform AWS provider schema.
 
-The schema lives in ``deployer/data/aws_schema.json.gz`` (regenerate it with
-``scripts/vendor_schema.py``); it is a subset of ``terraform providers schema
+Two provider majors are vendored, one file each: 6 (the default, 6.47, in
+``deployer/data/aws_schema.json.gz``) and 5 (5.100, in
+``deployer/data/aws_schema_5.json.gz``), both regenerated with
+``scripts/vendor_schema.py``. Each is a subset of ``terraform providers schema
 -json`` for hashicorp/aws, so every schema ``block`` has ``attributes`` (each
 with ``required`` / ``optional`` / ``computed`` / ``type``) and ``block_types``
 (each with ``nesting_mode``, ``min_items``, ``max_items`` and a nested
@@ -25,47 +27,79 @@ from typing import Any
 
 __all__ = [
     "block_schema",
+    "has_type",
     "is_block",
     "provider_version",
     "resource_schema",
     "validate_attributes",
 ]
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "data" / "aws_schema.json.gz"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+SCHEMA_PATH = DATA_DIR / "aws_schema.json.gz"
+# Provider major version → its vendored schema.
+SCHEMA_PATHS = {6: SCHEMA_PATH, 5: DATA_DIR / "aws_schema_5.json.gz"}
+DEFAULT_VERSION = 6
 
 # Nesting modes that allow at most one block even without a max_items.
 _SINGLE_MODES = frozenset({"single", "group"})
 
 
 @functools.cache
-def _load() -> dict[str, Any]:
-    """Read and parse the vendored schema (once per process)."""
-    with gzip.open(SCHEMA_PATH, "rt", encoding="utf-8") as fh:
+def _load(version: int = DEFAULT_VERSION) -> dict[str, Any]:
+    """Read and parse the vendored schema of a provider major (once per process)."""
+    try:
+        path = SCHEMA_PATHS[version]
+    except KeyError:
+        raise KeyError(
+            f"no vendored schema for AWS provider {version} (known: {sorted(SCHEMA_PATHS)})"
+        ) from None
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
         doc: dict[str, Any] = json.load(fh)
     return doc
 
 
-def _kind(data: bool) -> str:
-    return "data source" if data else "resource type"
+def _kind(data: bool, ephemeral: bool = False) -> str:
+    return "ephemeral resource" if ephemeral else "data source" if data else "resource type"
 
 
-def _raw_schema(tf_type: str, data: bool) -> dict[str, Any]:
+def _section(data: bool, ephemeral: bool) -> str:
+    if ephemeral:
+        return "ephemeral_resource_schemas"
+    return "data_source_schemas" if data else "resource_schemas"
+
+
+def has_type(
+    tf_type: str, data: bool = False, ephemeral: bool = False, version: int = DEFAULT_VERSION
+) -> bool:
+    """Whether the provider version knows the type."""
+    return tf_type in _load(version).get(_section(data, ephemeral), {})
+
+
+def _raw_schema(
+    tf_type: str, data: bool, ephemeral: bool = False, version: int = DEFAULT_VERSION
+) -> dict[str, Any]:
     """Return the cached (shared, not to be mutated) schema of a type."""
-    section = _load()["data_source_schemas" if data else "resource_schemas"]
+    section = _load(version).get(_section(data, ephemeral), {})
     try:
         schema: dict[str, Any] = section[tf_type]
     except KeyError:
         hint = difflib.get_close_matches(tf_type, section, n=1)
         extra = f"; did you mean {hint[0]!r}?" if hint else ""
         raise KeyError(
-            f"unknown {_kind(data)} {tf_type!r} (not in the vendored AWS provider "
-            f"{provider_version()} schema; see scripts/vendor_schema.py){extra}"
+            f"unknown {_kind(data, ephemeral)} {tf_type!r} (not in the vendored AWS provider "
+            f"{provider_version(version)} schema; see scripts/vendor_schema.py){extra}"
         ) from None
     return schema
 
 
-def _raw_block(tf_type: str, path: tuple[str, ...], data: bool) -> dict[str, Any]:
-    block: dict[str, Any] = _raw_schema(tf_type, data)["block"]
+def _raw_block(
+    tf_type: str,
+    path: tuple[str, ...],
+    data: bool,
+    ephemeral: bool = False,
+    version: int = DEFAULT_VERSION,
+) -> dict[str, Any]:
+    block: dict[str, Any] = _raw_schema(tf_type, data, ephemeral, version)["block"]
     for depth, name in enumerate(path):
         block_types = block.get("block_types", {})
         if name not in block_types:
@@ -76,9 +110,9 @@ def _raw_block(tf_type: str, path: tuple[str, ...], data: bool) -> dict[str, Any
     return block
 
 
-def provider_version() -> str:
-    """Version of the AWS provider the vendored schema was taken from."""
-    return str(_load().get("provider_version", "unknown"))
+def provider_version(version: int = DEFAULT_VERSION) -> str:
+    """Version of the AWS provider the vendored schema of a major was taken from."""
+    return str(_load(version).get("provider_version", "unknown"))
 
 
 def resource_schema(tf_type: str, data: bool = False) -> dict[str, Any]:
@@ -90,7 +124,13 @@ def resource_schema(tf_type: str, data: bool = False) -> dict[str, Any]:
     return copy.deepcopy(_raw_schema(tf_type, data))
 
 
-def block_schema(tf_type: str, path: tuple[str, ...] = (), data: bool = False) -> dict[str, Any]:
+def block_schema(
+    tf_type: str,
+    path: tuple[str, ...] = (),
+    data: bool = False,
+    ephemeral: bool = False,
+    version: int = DEFAULT_VERSION,
+) -> dict[str, Any]:
     """Return the schema ``block`` at a nested block path (``()`` = top level).
 
     ``path`` lists block names only, without indexes, e.g.
@@ -99,7 +139,7 @@ def block_schema(tf_type: str, path: tuple[str, ...] = (), data: bool = False) -
     copy; raises ``KeyError`` if the type is unknown or a path element is not a
     nested block.
     """
-    return copy.deepcopy(_raw_block(tf_type, tuple(path), data))
+    return copy.deepcopy(_raw_block(tf_type, tuple(path), data, ephemeral, version))
 
 
 def is_block(tf_type: str, name: str, data: bool = False) -> bool:
@@ -107,7 +147,13 @@ def is_block(tf_type: str, name: str, data: bool = False) -> bool:
     return name in _raw_schema(tf_type, data)["block"].get("block_types", {})
 
 
-def validate_attributes(tf_type: str, attributes: dict[str, Any], data: bool = False) -> list[str]:
+def validate_attributes(
+    tf_type: str,
+    attributes: dict[str, Any],
+    data: bool = False,
+    ephemeral: bool = False,
+    version: int = DEFAULT_VERSION,
+) -> list[str]:
     """Check a resource's (or data source's) arguments against the schema.
 
     Returns human-readable problems, each starting with the path of the
@@ -119,7 +165,7 @@ def validate_attributes(tf_type: str, attributes: dict[str, Any], data: bool = F
     (``single`` blocks allow at most one). ``None`` values count as absent;
     attribute values are not inspected. Raises ``KeyError`` for unknown types.
     """
-    block = _raw_schema(tf_type, data)["block"]
+    block = _raw_schema(tf_type, data, ephemeral, version)["block"]
     problems: list[str] = []
     _check_block(block, attributes, "", problems)
     return problems
@@ -143,7 +189,11 @@ def _check_block(
             spec = attrs[name]
             if spec.get("computed") and not spec.get("optional") and not spec.get("required"):
                 problems.append(f"{path}: attribute is computed-only and cannot be set")
+            elif spec.get("deprecated"):
+                problems.append(f"{path}: attribute is deprecated in this provider version")
         elif name in block_types:
+            if block_types[name]["block"].get("deprecated"):
+                problems.append(f"{path}: block is deprecated in this provider version")
             _check_nested(block_types[name], value, path, problems)
         else:
             known = [*attrs, *block_types]

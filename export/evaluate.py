@@ -3,12 +3,15 @@
 python-hcl2 parses the files; attribute values come back as expression text (`${...}`). This
 module evaluates that subset of HCL for one workspace: literals, strings with interpolations,
 lists, objects, `local.*`, `var.*`, `terraform.workspace`, `==`, conditionals, and the functions
-the exporter uses (`jsonencode`, `one`, `tolist`). References to resources stay symbolic (a
+the exporter uses (`jsonencode`, `one`, `tolist`, `jsondecode`, and `filebase64sha256` of the
+files the folder holds). References to resources stay symbolic (a
 `Reference`), so that the round-trip test compares them as references, not as values.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -51,6 +54,8 @@ class Scope:
     workspace: str
     variables: dict[str, Any]
     locals: dict[str, Any] = field(default_factory=dict)
+    # The files beside the configuration, for `filebase64sha256`.
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 class EvaluationError(ValueError):
@@ -187,6 +192,12 @@ class _Parser:
             if self.peek(","):
                 self.take(",")
         self.take(")")
+        if function == "filebase64sha256":
+            (name,) = args
+            if name not in self.scope.files:
+                raise EvaluationError(f"filebase64sha256: no file {name!r} in the folder")
+            digest = hashlib.sha256(self.scope.files[name]).digest()
+            return base64.b64encode(digest).decode("ascii")
         return FUNCTIONS[function](*args)
 
     def list_(self) -> list[Any]:

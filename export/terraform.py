@@ -23,10 +23,11 @@ from typing import Any
 
 from deployer.aws import DeployerError
 from deployer.graph import Graph
-from deployer.model import WORKSPACES, Interp, Json, JsonDecode, Node, Output, Ref
+from deployer.model import WORKSPACES, FileDigest, Interp, Json, JsonDecode, Node, Output, Ref
 from deployer.resource import resource_driver
-from deployer.schema import block_schema
+from deployer.schema import block_schema, has_type
 from deployer.spec import Spec
+from export.checkov import skip_comments
 from export.hcl import (
     Attribute,
     Block,
@@ -40,6 +41,7 @@ from export.hcl import (
     render_expr,
     render_file,
 )
+from export.targets import DEFAULT_TARGET, ProviderTarget
 
 FILES = (
     "provider.tf", "variables.tf", "locals.tf", "kms.tf", "vpc.tf", "iam.tf", "s3.tf",
@@ -88,7 +90,10 @@ class ExportedBlock:
 class Exporter:
     graph: Graph
     spec: Spec
+    target: ProviderTarget = DEFAULT_TARGET
     lookups: dict[str, ExportedBlock] = field(default_factory=dict)
+    # Provider aliases (workspace names) that some block acts through (provider 5 target).
+    aliases: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.nodes: dict[str, dict[str, Node]] = {ws: {} for ws in WORKSPACES}
@@ -128,6 +133,8 @@ class Exporter:
             )
         if isinstance(value, Json):
             return Call("jsonencode", (self.expr(value.value, side),))
+        if isinstance(value, FileDigest):
+            return Call("filebase64sha256", (value.filename,))
         if isinstance(value, JsonDecode):
             path = "".join(f"[{json.dumps(step)}]" for step in value.path)
             return Raw(f"jsondecode({self.reference(value.source, side)}){path}")
@@ -202,8 +209,9 @@ class Exporter:
             address, attribute = self.lookup(ref, side)
         head, rest = _split_attribute(attribute)
         tf_type = address.split(".")[-2]
-        is_data = address.startswith("data.")
-        base = "tolist({})" if rest.startswith("[") and _is_set(tf_type, head, is_data) else "{}"
+        kind = address.split(".")[0] if address.startswith(("data.", "ephemeral.")) else "resource"
+        is_set = rest.startswith("[") and self.is_set(tf_type, head, kind)
+        base = "tolist({})" if is_set else "{}"
         if self.is_conditional(address) or address in self.lookups:
             value = f"one({address}[*].{head})"
         else:
@@ -234,7 +242,8 @@ class Exporter:
                 ),
             ]
             if "region" in block_schema(node.type, data=True)["attributes"]:
-                body.append(Attribute("region", Raw(f"var.regions.{source_ws}")))
+                # Regional: looked up in the other workspace's region.
+                body.extend(self.region_items(source_ws))
             for argument, attribute in driver.lookup_by.items():
                 body.append(Attribute(argument, self.expr(node.attributes[attribute], side)))
             self.lookups[address] = ExportedBlock(
@@ -250,11 +259,73 @@ class Exporter:
 
     # ---------------------------------------------------------------- blocks
 
+    def region_items(self, workspace: str) -> list[BodyItem]:
+        """How a block says it acts in `workspace`'s region: `region` (6) or an alias (5)."""
+        if self.target.resource_region:
+            return [Attribute("region", Raw(f"var.regions.{workspace}"))]
+        self.aliases.add(workspace)
+        return [Attribute("provider", Raw(f"aws.{workspace}"))]
+
+    def provider_alias(self, nodes: dict[str, Node]) -> str | None:
+        """The workspace whose region a node with `region` acts in, for targets without
+        resource-level `region`: one alias must serve every workspace the node is in."""
+        regions = {self.spec.region(ws): ws for ws in WORKSPACES}
+        wanted: set[str] = set()
+        for ws, node in nodes.items():
+            region = node.attributes.get("region")
+            if region is None:
+                wanted.add(ws)
+            elif isinstance(region, str) and region in regions:
+                wanted.add(regions[region])
+            else:
+                raise ExportError(
+                    f"{node.key}: region {region!r} is not a workspace's region, which the "
+                    f"AWS provider {self.target.major} export can only reach through an alias"
+                )
+        if len(wanted) != 1:
+            raise ExportError(
+                f"{next(iter(nodes.values())).address} acts in a different region in each "
+                f"workspace, which a provider {self.target.major} alias cannot express"
+            )
+        (alias,) = wanted
+        return None if all(alias == ws for ws in nodes) else alias
+
+    def trigger_references(self, nodes: dict[str, Node], name: str) -> list[Expr]:
+        """The references a state-only trigger attribute holds, as `replace_triggered_by`
+        items: the same in every workspace, and nothing but references."""
+        rendered: set[tuple[str, ...]] = set()
+        for ws, node in nodes.items():
+            value = node.attributes.get(name) or {}
+            values = list(value.values()) if isinstance(value, dict) else [value]
+            if not all(isinstance(v, Ref) for v in values):
+                raise ExportError(
+                    f"{node.key}: {name} holds values that are not references, which Terraform "
+                    "could not import (only references can become replace_triggered_by)"
+                )
+            rendered.add(tuple(self.reference(v, self.side(ws)) for v in values))
+        if len(rendered) != 1:
+            raise ExportError(f"{next(iter(nodes.values())).address}: {name} differs by workspace")
+        return [Raw(r) for r in rendered.pop()]
+
     def block_for(self, address: str) -> ExportedBlock:
         present = self.present_in(address)
         nodes = {ws: self.nodes[ws][address] for ws in present}
         first = nodes[present[0]]
+        kind = "ephemeral" if first.ephemeral else "data" if first.data else "resource"
+        attributes = {
+            ws: self.target.attributes(n.type, n.attributes, n.key) for ws, n in nodes.items()
+        }
+        # checkov reads a skip comment anywhere inside the block it concerns.
         body: list[BodyItem] = []
+        if kind == "resource":
+            body.extend(skip_comments(first.type, first.name))
+        if not self.target.resource_region and any("region" in a for a in attributes.values()):
+            alias = self.provider_alias(nodes)
+            attributes = {
+                ws: {k: v for k, v in a.items() if k != "region"} for ws, a in attributes.items()
+            }
+            if alias is not None:
+                body.extend(self.region_items(alias))
         if len(present) == 1:
             body.append(
                 Attribute(
@@ -264,15 +335,30 @@ class Exporter:
                     else Conditional(IS_PRIMARY, 0, 1),
                 )
             )
-        body.extend(
-            self.body(first.type, {ws: n.attributes for ws, n in nodes.items()}, (), first.data)
-        )
+        lifecycle: list[BodyItem] = []
+        if kind == "resource":
+            driver = resource_driver(first.type)
+            if driver.create_before_destroy:
+                lifecycle.append(Attribute("create_before_destroy", True))
+            if driver.state_only_triggers:
+                triggers = driver.state_only_triggers
+                lifecycle.append(
+                    Attribute("replace_triggered_by", self.trigger_references(nodes, triggers))
+                )
+                attributes = {
+                    ws: {k: v for k, v in a.items() if k != triggers}
+                    for ws, a in attributes.items()
+                }
+            if driver.import_ignores:
+                lifecycle.append(
+                    Attribute("ignore_changes", [Raw(n) for n in sorted(driver.import_ignores)])
+                )
+        body.extend(self.body(first.type, attributes, (), kind))
         depends = self.depends_on(nodes)
         if depends:
             body.append(Attribute("depends_on", [Raw(d) for d in depends]))
-        kind = "ephemeral" if first.ephemeral else "data" if first.data else "resource"
-        if kind == "resource" and resource_driver(first.type).create_before_destroy:
-            body.append(Block("lifecycle", (), [Attribute("create_before_destroy", True)]))
+        if lifecycle:
+            body.append(Block("lifecycle", (), lifecycle))
         return ExportedBlock(
             kind,
             first.type,
@@ -282,15 +368,32 @@ class Exporter:
             present,
         )
 
+    def schema(self, tf_type: str, path: tuple[str, ...], kind: str) -> dict[str, Any]:
+        """The target's schema of a block, or {} for a type it has none of (other providers',
+        and the ephemeral resources missing from the vendored 6.47 file)."""
+        data, ephemeral = kind == "data", kind == "ephemeral"
+        version = self.target.major
+        if not _has_schema(tf_type) or not has_type(tf_type, data, ephemeral, version):
+            return {}
+        return block_schema(tf_type, path, data=data, ephemeral=ephemeral, version=version)
+
+    def is_set(self, tf_type: str, attribute: str, kind: str) -> bool:
+        schema = self.schema(tf_type, (), kind)
+        attribute_type = schema.get("attributes", {}).get(attribute, {}).get("type")
+        if isinstance(attribute_type, list) and attribute_type and attribute_type[0] == "set":
+            return True
+        nested = schema.get("block_types", {}).get(attribute)
+        return bool(nested and nested.get("nesting_mode") == "set")
+
     def body(
         self,
         tf_type: str,
         attributes: dict[str, dict[str, Any]],
         path: tuple[str, ...],
-        data: bool,
+        kind: str,
     ) -> list[BodyItem]:
         """Attributes first, then nested blocks, tags last, as Terraform's docs write them."""
-        schema = block_schema(tf_type, path, data=data) if _has_schema(tf_type) else {}
+        schema = self.schema(tf_type, path, kind)
         block_names = set(schema.get("block_types", {}))
         names: list[str] = []
         for attrs in attributes.values():
@@ -313,7 +416,7 @@ class Exporter:
                 )
             for i in range(counts.pop()):
                 inner = {ws: b[i] for ws, b in blocks.items()}
-                items.append(Block(name, (), self.body(tf_type, inner, (*path, name), data)))
+                items.append(Block(name, (), self.body(tf_type, inner, (*path, name), kind)))
         return items
 
     def depends_on(self, nodes: dict[str, Node]) -> list[str]:
@@ -359,7 +462,7 @@ class Exporter:
             by_file.setdefault(block.file, []).append(
                 Block(block.kind, (block.type, block.name), block.body)
             )
-        by_file["provider.tf"] = provider_blocks() + by_file["provider.tf"]
+        by_file["provider.tf"] = provider_blocks(self.target, self.aliases) + by_file["provider.tf"]
         by_file["variables.tf"] = variable_blocks(self.spec)
         by_file["locals.tf"] = [locals_block(self.spec), *by_file["locals.tf"]]
         by_file["outputs.tf"] = list(self.output_blocks())
@@ -412,17 +515,6 @@ def _split_attribute(attribute: str) -> tuple[str, str]:
 
 def _has_schema(tf_type: str) -> bool:
     return tf_type.startswith("aws_")
-
-
-def _is_set(tf_type: str, attribute: str, data: bool) -> bool:
-    if not _has_schema(tf_type):
-        return False
-    schema = block_schema(tf_type, data=data)
-    kind = schema["attributes"].get(attribute, {}).get("type")
-    if isinstance(kind, list) and kind and kind[0] == "set":
-        return True
-    nested = schema.get("block_types", {}).get(attribute)
-    return bool(nested and nested.get("nesting_mode") == "set")
 
 
 def _file_of(node: Node) -> str:
@@ -483,7 +575,20 @@ def _leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 # -------------------------------------------------------------------- fixed files
 
 
-def provider_blocks() -> list[BodyItem]:
+def provider_blocks(target: ProviderTarget, aliases: set[str]) -> list[BodyItem]:
+    """The `terraform` block and the providers: the workspace's own region, and (provider 5)
+    one alias per other region some block acts in."""
+    if target.resource_region:
+        note = (
+            "One provider for both workspaces: the workspace picks its region (locals.tf), and "
+            "the few resources that act in the other region set `region` themselves (provider 6)."
+        )
+    else:
+        note = (
+            "The workspace picks the default provider's region (locals.tf); the few resources "
+            "and look-ups that act in a given region go through its alias (provider 5 has no "
+            "resource-level `region`)."
+        )
     return [
         Block(
             "terraform",
@@ -495,18 +600,22 @@ def provider_blocks() -> list[BodyItem]:
                     "required_providers",
                     (),
                     [
-                        Attribute("aws", {"source": "hashicorp/aws", "version": "~> 6.0"}),
-                        Attribute("archive", {"source": "hashicorp/archive", "version": "~> 2.4"}),
-                        Attribute("random", {"source": "hashicorp/random", "version": "~> 3.7"}),
+                        Attribute("aws", {"source": "hashicorp/aws", "version": target.constraint}),
                     ],
                 ),
             ],
         ),
-        Comment(
-            "One provider for both workspaces: the workspace picks its region (locals.tf), and "
-            "the few resources that act in the other region set `region` themselves (provider 6)."
-        ),
+        Comment(note),
         Block("provider", ("aws",), [Attribute("region", Raw("local.region"))]),
+        *[
+            Block(
+                "provider",
+                ("aws",),
+                [Attribute("alias", ws), Attribute("region", Raw(f"var.regions.{ws}"))],
+            )
+            for ws in WORKSPACES
+            if ws in aliases
+        ],
     ]
 
 
@@ -611,18 +720,26 @@ def _hcl_type(tp: Any) -> str:
 
 
 def export_files(
-    graph: Graph, spec: Spec, import_ids: dict[str, dict[str, str]] | None = None
-) -> dict[str, str]:
-    """File name → text of the Terraform configuration (deterministic).
+    graph: Graph,
+    spec: Spec,
+    import_ids: dict[str, dict[str, str]] | None = None,
+    target: ProviderTarget = DEFAULT_TARGET,
+) -> dict[str, str | bytes]:
+    """File name → content of the Terraform configuration (deterministic): HCL and README as
+    text, the files the nodes ship (the Lambda package) as bytes.
 
     `import_ids` (workspace → address → live id, from state) adds `imports.tf`, so that
     Terraform adopts the running environment instead of creating it again.
     """
-    exporter = Exporter(graph, spec)
-    files = exporter.files()
+    exporter = Exporter(graph, spec, target)
+    files: dict[str, str | bytes] = dict(exporter.files())
     if import_ids is not None:
         files["imports.tf"] = render_file(import_blocks(exporter, import_ids))
-    files["README.md"] = readme(spec)
+    files["README.md"] = readme(spec, target)
+    for node in graph.nodes():
+        for name, content in node.files.items():
+            if files.setdefault(name, content) != content:
+                raise ExportError(f"two nodes ship different files named {name}")
     return files
 
 
@@ -668,7 +785,7 @@ def import_blocks(exporter: Exporter, import_ids: dict[str, dict[str, str]]) -> 
     return items
 
 
-def readme(spec: Spec) -> str:
+def readme(spec: Spec, target: ProviderTarget = DEFAULT_TARGET) -> str:
     return f"""# Terraform configuration exported by `deployer export-hcl`
 
 Generated from `spec.yaml` (project `{spec.project}`, suffix `{spec.environment_suffix}`); do not

@@ -255,9 +255,13 @@ class Certificate(Resource):
 
 @resource
 class CertificateValidation(Resource):
-    """Not an AWS object: the wait until the certificate is ISSUED, in Terraform's shape."""
+    """Not an AWS object: the wait until the certificate is ISSUED, in Terraform's shape.
+
+    Terraform cannot import it (there is nothing to import); on takeover Terraform "creates"
+    it, which only waits for the already issued certificate and changes nothing on AWS."""
 
     type = "aws_acm_certificate_validation"
+    importable = False
     expected_seconds = 180.0
     taggable = False
     force_new = frozenset({"certificate_arn", "validation_record_fqdns"})

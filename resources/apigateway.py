@@ -5,11 +5,12 @@ usage plan, as the spec says) and the open `GET /health` that Route 53 checks. E
 with a Lambda proxy integration and a Lambda permission scoped to that method and path.
 
 A deployment is an immutable snapshot of the routes: changing a route means a new deployment
-that the stage then points to. Terraform says so with `triggers = { redeployment = sha1(...) }`
-and `create_before_destroy`; here the trigger hash is computed from the route nodes when the
-graph is built, a trigger change replaces the deployment, and since AWS refuses to delete a
-deployment a stage still uses, the old one is deleted by the stage once it has moved to the new
-one (see `Deployment.delete` and `Stage.update`).
+that the stage then points to. The routes' digest (computed from the route nodes when the graph
+is built) is part of the REST API's description, and the deployment's `triggers` watch that
+description: a route change updates the description in place and replaces the deployment,
+create-before-destroy, since AWS refuses to delete a deployment a stage still uses. The trigger
+lives on an attribute AWS reports rather than in a hash only state knows, so that Terraform can
+import the running API and mean the same: the export writes `replace_triggered_by` on it.
 
 The custom domain, its certificate and base-path mapping belong to `resources/acm.py` and
 `resources/route53.py`, which refer to `aws_api_gateway_rest_api.payments` and
@@ -64,6 +65,7 @@ ACCOUNT_ID = "api-gateway-account"
 # The method path that addresses every method of a stage.
 ALL_METHODS = "*/*"
 LAMBDA_PROXY = "AWS_PROXY"
+API_DESCRIPTION = "Payments REST API: payments and health, proxied to the payment Lambda"
 # Lambda's Invoke API, behind every proxy integration, is a POST whatever the route's method.
 LAMBDA_INVOKE_METHOD = "POST"
 API_GATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
@@ -230,13 +232,14 @@ def api_gateway(spec: Spec, workspace: str) -> Iterator[Node | Output]:
             ),
         ),
     )
-    yield Node(
+    rest_api = Node(
         "aws_api_gateway_rest_api",
         "payments",
         workspace,
         {
             "name": api_name(spec),
-            "description": "Payments REST API: payments and health, proxied to the payment Lambda",
+            # Completed below with the routes' digest, which the deployment's triggers watch.
+            "description": API_DESCRIPTION,
             "endpoint_configuration": [{"types": ["REGIONAL"]}],
             "api_key_source": "HEADER",
             # Route 53's health check probes the region's execute-api host directly.
@@ -293,6 +296,11 @@ def api_gateway(spec: Spec, workspace: str) -> Iterator[Node | Output]:
                 },
             )
         )
+    redeployment = redeployment_hash(
+        route_nodes, {"function_name": function_name(spec), "region": region}
+    )
+    rest_api.attributes["description"] = f"{API_DESCRIPTION} (routes {redeployment})"
+    yield rest_api
     yield from route_nodes
     for route in ROUTES:
         yield Node(
@@ -307,17 +315,17 @@ def api_gateway(spec: Spec, workspace: str) -> Iterator[Node | Output]:
                 "source_arn": Interp((api_ref("execution_arn"), source_arn_path(route))),
             },
         )
-    redeployment = redeployment_hash(
-        route_nodes, {"function_name": function_name(spec), "region": region}
-    )
     yield Node(
         "aws_api_gateway_deployment",
         "payments",
         workspace,
         {
             "rest_api_id": api_ref(),
-            "description": f"{api_name(spec)} routes",
-            "triggers": {"redeployment": redeployment},
+            "description": f"{api_name(spec)} routes {redeployment}",
+            # A new deployment whenever the routes change. The digest is read from the REST
+            # API's description, which AWS reports (Terraform can import it), not from a value
+            # only state would know: the export writes this as `replace_triggered_by`.
+            "triggers": {"redeployment": api_ref("description")},
         },
         # AWS refuses a deployment of an API with a method that has no integration.
         depends_on=tuple(
@@ -785,9 +793,9 @@ class Integration(Resource):
 class Deployment(Resource):
     """A snapshot of the routes; id = `api/deployment`.
 
-    Terraform keeps `triggers` in its state only; here they are also written into the
-    deployment's description on AWS (the only free text a deployment has), so that a plan can
-    read them back and replace the deployment when the routes changed.
+    `triggers` exist in state only, as in Terraform: compared with the values last applied, a
+    change replaces the deployment. Terraform cannot import them, so the export writes the
+    references they hold as `lifecycle { replace_triggered_by }` instead (`state_only_triggers`).
     """
 
     type = "aws_api_gateway_deployment"
@@ -795,14 +803,15 @@ class Deployment(Resource):
     force_new = frozenset({"rest_api_id", "triggers"})
     # The stage serves the old deployment until it moves to the new one.
     create_before_destroy = True
-    # Stage variables given at deployment time; no stage is made here, so they are not readable.
-    write_only = frozenset({"variables"})
+    # Stage variables given at deployment time (no stage is made here, so they are not
+    # readable) and the triggers, which only state keeps.
+    write_only = frozenset({"variables", "triggers"})
+    state_only_triggers = "triggers"
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         api = desired["rest_api_id"]
         made = ctx.client("apigateway").create_deployment(
-            restApiId=api,
-            description=with_triggers(desired.get("description") or "", desired.get("triggers")),
+            restApiId=api, description=desired.get("description") or ""
         )
         return f"{api}/{made['id']}"
 
@@ -816,12 +825,10 @@ class Deployment(Resource):
             if is_not_found(exc):
                 return None
             raise
-        description, triggers = split_triggers(found.get("description") or "")
         return {
             "id": found["id"],
             "rest_api_id": api,
-            "description": description,
-            "triggers": triggers,
+            "description": found.get("description") or "",
             "created_date": timestamp(found.get("createdDate")),
         }
 
@@ -830,12 +837,7 @@ class Deployment(Resource):
         ctx.client("apigateway").update_deployment(
             restApiId=api,
             deploymentId=deployment_id,
-            patchOperations=[
-                replace(
-                    "/description",
-                    with_triggers(desired.get("description") or "", live.get("triggers")),
-                )
-            ],
+            patchOperations=[replace("/description", desired.get("description") or "")],
         )
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
@@ -853,9 +855,10 @@ class Deployment(Resource):
             raise
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
-        """Deployments have no name: one with the same description and triggers is ours."""
+        """Deployments have no name: one with the same description (which names the routes'
+        digest) is ours."""
         api = desired["rest_api_id"]
-        wanted = with_triggers(desired.get("description") or "", desired.get("triggers"))
+        wanted = desired.get("description") or ""
         try:
             matches = [
                 d
@@ -1540,26 +1543,6 @@ def throttle_params(block: dict[str, Any]) -> dict[str, Any]:
     if block.get("rate_limit") is not None:
         params["rateLimit"] = float(block["rate_limit"])
     return params
-
-
-# The description suffix that carries a deployment's triggers.
-TRIGGERS_MARKER = " [deployer triggers: "
-
-
-def with_triggers(description: str, triggers: dict[str, str] | None) -> str:
-    if not triggers:
-        return description
-    pairs = ", ".join(f"{k}={v}" for k, v in sorted(triggers.items()))
-    return f"{description}{TRIGGERS_MARKER}{pairs}]"
-
-
-def split_triggers(text: str) -> tuple[str, dict[str, str]]:
-    """(description, triggers) out of a deployment's description on AWS."""
-    description, marker, rest = text.partition(TRIGGERS_MARKER)
-    if not marker or not rest.endswith("]"):
-        return text, {}
-    pairs = (pair.partition("=") for pair in rest[:-1].split(", "))
-    return description, {k: v for k, _, v in pairs if k}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ permissions that let API Gateway invoke it.
 The function's code is the repository's `lambda/` directory, zipped deterministically
 (`deployer.packaging`), so both regions get byte-identical code and an unchanged handler hashes
 the same on every run: `source_code_hash` (Lambda's `CodeSha256`) is what is compared, and the
-zip's bytes ride along in the node's `meta`, never in state or in the HCL export (where an
-`archive_file` data source builds the same package from `filename`).
+zip's bytes ride along in the node's `files`, never in state: the HCL export writes the same
+bytes beside the configuration and says `source_code_hash = filebase64sha256(filename)`.
 
 Lambda changes a function asynchronously: a VPC function is `Pending` for a minute or more while
 its network interfaces are made, and an update leaves `LastUpdateStatus` `InProgress`. AWS refuses
@@ -33,7 +33,7 @@ from deployer.aws import (
     user_tags,
 )
 from deployer.diff import diff_attributes
-from deployer.model import Node, Output, Ref
+from deployer.model import FileDigest, Node, Output, Ref
 from deployer.packaging import build_lambda_zip, code_sha256
 from deployer.resource import Context, Resource, blueprint, resource
 from deployer.spec import Spec
@@ -47,7 +47,7 @@ TERRAFORM_FILE = "lambda.tf"
 
 # The handler's sources; the zip is built from them in memory on every graph build.
 LAMBDA_SOURCE_DIR = Path(__file__).resolve().parent.parent / "lambda"
-# What the HCL export's archive_file writes the same package to.
+# The package's file name, beside the exported HCL.
 PACKAGE_FILENAME = "payment_processor.zip"
 HANDLER = "payment_processor.handler"
 # Graviton: the handler is pure Python, and arm64 costs less per GB-second than x86_64.
@@ -55,7 +55,6 @@ ARCHITECTURE = "arm64"
 
 FUNCTION = "aws_lambda_function.payment_processor"
 LOG_GROUP = "aws_cloudwatch_log_group.lambda"
-ZIP_META_KEY = "zip"
 
 # Lambda documents no bound for Pending → Active; a VPC function sets up its Hyperplane network
 # interfaces first, which takes minutes. These are the Terraform provider's defaults for
@@ -164,7 +163,7 @@ def payment_lambda(spec: Spec, workspace: str) -> Iterator[Node | Output]:
             "memory_size": settings.memory_mb,
             "timeout": settings.timeout_s,
             "filename": PACKAGE_FILENAME,
-            "source_code_hash": code_sha256(package),
+            "source_code_hash": FileDigest(PACKAGE_FILENAME, code_sha256(package)),
             "publish": False,
             "environment": [{"variables": environment_variables(spec, workspace)}],
             "vpc_config": [
@@ -190,7 +189,7 @@ def payment_lambda(spec: Spec, workspace: str) -> Iterator[Node | Output]:
             Ref(LOG_GROUP, "name"),
             iam_ref(workspace, "aws_iam_role_policy.lambda_exec"),
         ),
-        meta={ZIP_META_KEY: package},
+        files={PACKAGE_FILENAME: package},
     )
     yield Output(
         "lambda_function_name", workspace, function_ref("function_name"), "The payment function"
@@ -387,13 +386,12 @@ class Permission(Resource):
 
 
 def package_of(ctx: Context, desired: dict[str, Any]) -> bytes:
-    """The zip carried in the node's meta, checked against the hash the node declares (a
+    """The zip the node ships as `filename`, checked against the hash the node declares (a
     mismatch would redeploy on every run, or worse, deploy code the plan did not show)."""
-    package = ctx.node.meta.get(ZIP_META_KEY)
+    filename = desired.get("filename") or PACKAGE_FILENAME
+    package = ctx.node.files.get(filename)
     if not isinstance(package, bytes):
-        raise DeployerError(
-            f"{ctx.node.key}: no deployment package in the node's meta[{ZIP_META_KEY!r}]"
-        )
+        raise DeployerError(f"{ctx.node.key}: the node ships no deployment package {filename!r}")
     if desired.get("source_code_hash") and code_sha256(package) != desired["source_code_hash"]:
         raise DeployerError(
             f"{ctx.node.key}: the package's SHA-256 ({code_sha256(package)}) is not the "

@@ -1023,6 +1023,10 @@ class RouteTableAssociation(Resource):
     # that mints a new association id and our update cannot change the id.
     force_new = frozenset({"subnet_id", "gateway_id", "route_table_id"})
 
+    def import_id(self, id: str, recorded: dict[str, Any]) -> str:
+        """`subnet-id/rtb-id` (or `igw-id/rtb-id` for a gateway), as the provider imports it."""
+        return f"{recorded.get('subnet_id') or recorded['gateway_id']}/{recorded['route_table_id']}"
+
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         params: dict[str, Any] = {"RouteTableId": desired["route_table_id"]}
         if desired.get("subnet_id"):

@@ -178,9 +178,7 @@ def lambda_exec_policy(spec: Spec) -> Json:
         _statement(
             "FunctionLogs",
             ["logs:CreateLogStream", "logs:PutLogEvents"],
-            [
-                account_arn("logs", region, f"log-group:{log_group}:*") for region in regions
-            ],
+            [account_arn("logs", region, f"log-group:{log_group}:*") for region in regions],
         ),
         # X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level
         # permissions: "*" is the only resource AWS accepts.
@@ -406,15 +404,11 @@ class Role(Resource):
         role = find_role(ctx.client("iam"), id)
         return None if role is None else role_attributes(role)
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         iam = ctx.client("iam")
         changed = diff_attributes(desired, live, self.write_only)
         if "assume_role_policy" in changed:
-            iam.update_assume_role_policy(
-                RoleName=id, PolicyDocument=desired["assume_role_policy"]
-            )
+            iam.update_assume_role_policy(RoleName=id, PolicyDocument=desired["assume_role_policy"])
         settings: dict[str, Any] = {}
         if "description" in changed:
             settings["Description"] = desired["description"]
@@ -499,9 +493,7 @@ class RolePolicy(Resource):
             "policy": policy_json(found["PolicyDocument"]),
         }
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         role, name = parse_role_policy_id(id)
         _put_role_policy(ctx.client("iam"), role, name, desired["policy"])
 

@@ -105,9 +105,7 @@ class LogGroup(Resource):
             "tags": user_tags(tags),
         }
 
-    def update(
-        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
-    ) -> None:
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         logs = ctx.client("logs")
         retention = int(desired.get("retention_in_days") or 0)
         if retention != int(live.get("retention_in_days") or 0):

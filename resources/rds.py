@@ -9,11 +9,12 @@ instance *ready*: AWS needs the source available, with backups on, before either
 The master password. RDS refuses to create a read replica of a source whose master password
 Secrets Manager manages (`manage_master_user_password`), for every engine but SQL Server (RDS User
 Guide, "Password management with Amazon RDS and AWS Secrets Manager", limitations), so the primary
-cannot use it. Instead (Terraform 1.11+'s pattern): an ephemeral `random_password` is put into a
-Secrets Manager secret through the write-only `secret_string_wo` (resources/secretsmanager.py), an
-ephemeral `aws_secretsmanager_secret_version` reads it back at apply time, and the instance takes
-it through the write-only `password_wo`. Write-only attributes are never stored, compared or shown
-and ephemeral values never leave memory, so no password is in the spec, the state, a plan, a log or
+cannot use it. Instead (Terraform 1.11+'s pattern): an ephemeral
+`aws_secretsmanager_random_password` is put into a Secrets Manager secret through the write-only
+`secret_string_wo` (resources/secretsmanager.py), an ephemeral
+`aws_secretsmanager_secret_version` reads it back at apply time, and the instance takes it through
+the write-only `password_wo`. Write-only attributes are never stored, compared or shown and
+ephemeral values never leave memory, so no password is in the spec, the state, a plan, a log or
 the HCL. `password_wo` is sent at create, and again only when `password_wo_version` changes.
 
 Terraform writes `password_wo = jsondecode(<ephemeral secret version>.secret_string)["password"]`.
@@ -632,6 +633,9 @@ class DbInstance(Resource):
             "password_wo_version",
         }
     )
+    # A Terraform import cannot know which password version was sent: without this, the first
+    # apply after a takeover would send the password again (a ModifyDBInstance).
+    import_ignores = frozenset({"password_wo_version"})
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         """One call, returning as soon as RDS accepted it: `wait_ready` waits for `available`."""

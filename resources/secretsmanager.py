@@ -5,7 +5,9 @@ read replica of such a source for every engine but SQL Server, and the secondary
 cross-region replica. So the deployer does what Terraform does with ephemeral resources (1.10+)
 and write-only attributes (1.11+):
 
-1. `ephemeral.random_password.db_master` (resources/random.py) makes a password in memory;
+1. `ephemeral.aws_secretsmanager_random_password.db_master` asks Secrets Manager for a password
+   (GetRandomPassword) at apply time, in memory only: the AWS provider's own ephemeral resource,
+   so the Terraform export needs no other provider;
 2. `aws_secretsmanager_secret.db_master` holds it, encrypted with the region's RDS key, as the
    JSON document `{"username": ..., "password": ...}` that RDS tooling expects, written by
    `aws_secretsmanager_secret_version.db_master` through its write-only `secret_string_wo`;
@@ -15,7 +17,7 @@ and write-only attributes (1.11+):
 
 Write-only values are never stored, compared or shown, and ephemeral values live only in memory
 for one run: no password reaches the spec, the state, a plan, a log or the HCL. The value is sent
-once: a new `random_password` on a later run changes nothing until `secret_string_wo_version` (and
+once: a new random password on a later run changes nothing until `secret_string_wo_version` (and
 the database's `password_wo_version`) is raised.
 
 Terraform's ids: a secret's is its ARN; a secret version's is `<secret id>|<version id>`.
@@ -49,7 +51,6 @@ from deployer.resource import (
 )
 from deployer.spec import Spec
 from resources.kms import key_ref
-from resources.random import db_master_password_ref
 
 # The export puts these nodes beside the database they serve.
 TERRAFORM_FILE = "rds.tf"
@@ -57,6 +58,12 @@ TERRAFORM_FILE = "rds.tf"
 DB_MASTER_SECRET = "aws_secretsmanager_secret.db_master"
 DB_MASTER_SECRET_VERSION = "aws_secretsmanager_secret_version.db_master"
 DB_MASTER_CREDENTIALS = "ephemeral.aws_secretsmanager_secret_version.db_master"
+DB_MASTER_PASSWORD = "ephemeral.aws_secretsmanager_random_password.db_master"
+DB_MASTER_PASSWORD_LENGTH = 32
+# RDS for PostgreSQL takes any printable ASCII character in a master password except '/', '"',
+# '@' and space (CreateDBInstance, MasterUserPassword); a backslash and quotes are kept out too,
+# so the JSON document and any shell that handles it need no escaping.
+DB_MASTER_PASSWORD_EXCLUDED = "/\\\"@' `"
 # Days a deleted secret can still be restored (AWS allows 7-30, or 0 to delete at once).
 RECOVERY_WINDOW_DAYS = 7
 # Raise to put a new password into the secret (and the database's `password_wo_version` with it).
@@ -69,6 +76,11 @@ def db_master_secret_name(spec: Spec) -> str:
     return spec.name("db-master")
 
 
+def db_master_password_ref() -> Ref:
+    """The generated master password: only for write-only attributes."""
+    return Ref(DB_MASTER_PASSWORD, "random_password")
+
+
 def db_master_credentials_ref(attribute: str = "secret_string") -> Ref:
     """The master credentials as read back at apply time: only for write-only attributes."""
     return Ref(DB_MASTER_CREDENTIALS, attribute)
@@ -79,6 +91,17 @@ def secretsmanager(spec: Spec, workspace: str) -> Iterator[Node | Output]:
     if workspace != "primary":
         return
     name = db_master_secret_name(spec)
+    yield Node(
+        "aws_secretsmanager_random_password",
+        "db_master",
+        workspace,
+        {
+            "password_length": DB_MASTER_PASSWORD_LENGTH,
+            "exclude_characters": DB_MASTER_PASSWORD_EXCLUDED,
+            "require_each_included_type": True,
+        },
+        ephemeral=True,
+    )
     yield Node(
         "aws_secretsmanager_secret",
         "db_master",
@@ -242,6 +265,9 @@ class SecretVersion(Resource):
     taggable = False
     force_new = frozenset({"secret_id", "secret_string_wo_version"})
     write_only = frozenset({"secret_string_wo_version"})
+    # Terraform's import reads the value back as `secret_string` and cannot know
+    # `secret_string_wo_version`; both force a replacement (a new password) unless ignored.
+    import_ignores = frozenset({"secret_string", "secret_string_wo_version"})
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         value = desired.get("secret_string_wo")
@@ -290,6 +316,34 @@ class SecretVersion(Resource):
                 if is_not_found(exc) or marked_for_deletion(exc):
                     return
                 raise
+
+
+@ephemeral
+class RandomPassword(EphemeralResource):
+    """`ephemeral "aws_secretsmanager_random_password"`: a fresh password from Secrets Manager's
+    GetRandomPassword each time it is opened; never stored."""
+
+    type = "aws_secretsmanager_random_password"
+    # The provider's arguments and GetRandomPassword's parameters, one to one.
+    PARAMETERS = {
+        "password_length": "PasswordLength",
+        "exclude_characters": "ExcludeCharacters",
+        "exclude_numbers": "ExcludeNumbers",
+        "exclude_punctuation": "ExcludePunctuation",
+        "exclude_uppercase": "ExcludeUppercase",
+        "exclude_lowercase": "ExcludeLowercase",
+        "include_space": "IncludeSpace",
+        "require_each_included_type": "RequireEachIncludedType",
+    }
+
+    def read(self, ctx: Context, desired: dict[str, Any]) -> dict[str, Any] | None:
+        params = {
+            api: desired[name]
+            for name, api in self.PARAMETERS.items()
+            if desired.get(name) is not None
+        }
+        answer = ctx.client("secretsmanager").get_random_password(**params)
+        return {**desired, "random_password": answer["RandomPassword"]}
 
 
 @ephemeral

@@ -1,10 +1,18 @@
 #!/usr/bin/env python3
 """Vendor the subset of the Terraform AWS provider schema that deployer needs.
 
-Reads the full schema (the output of ``terraform providers schema -json`` for
-hashicorp/aws, gzipped, documentation texts already stripped) and writes
-``deployer/data/aws_schema.json.gz`` with only the resource types and data
-sources whose names start with one of :data:`KEEP_PREFIXES`.
+Two provider majors are vendored, one file each (the export targets both):
+
+- 6: reads the full schema (the output of ``terraform providers schema -json``
+  for hashicorp/aws, gzipped, documentation texts already stripped) and writes
+  ``deployer/data/aws_schema.json.gz``;
+- 5: ``--provider-version 5`` asks the real Terraform for it: ``terraform init``
+  from the provider's filesystem mirror (``--plugin-dir``, found on the machine
+  if not given) then ``terraform providers schema -json``, documentation texts
+  stripped, written to ``deployer/data/aws_schema_5.json.gz``.
+
+Only the resource types, data sources and ephemeral resources whose names start
+with one of :data:`KEEP_PREFIXES` are kept.
 
 The output is deterministic: JSON with sorted keys and compact separators,
 gzipped with ``mtime=0`` and no file name in the header, so rerunning the script
@@ -13,6 +21,7 @@ on the same input gives a byte-identical file.
 Usage::
 
     python scripts/vendor_schema.py [SOURCE] [--output PATH]
+    python scripts/vendor_schema.py --provider-version 5 [--plugin-dir DIR] [--output PATH]
 
 SOURCE defaults to ``../shared/data/aws-provider-schema-6.47.0.json.gz``
 relative to the repository root (the parent of this script's directory).
@@ -23,7 +32,9 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -66,18 +77,88 @@ KEEP_METADATA: tuple[str, ...] = ("format_version", "provider", "provider_versio
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO_ROOT / ".." / "shared" / "data" / "aws-provider-schema-6.47.0.json.gz"
 DEFAULT_OUTPUT = REPO_ROOT / "deployer" / "data" / "aws_schema.json.gz"
+OUTPUTS = {6: DEFAULT_OUTPUT, 5: REPO_ROOT / "deployer" / "data" / "aws_schema_5.json.gz"}
+#: The provider 5 release the export's 5 target is checked against (the machines' mirror).
+PROVIDER_5 = "5.100.0"
+PROVIDER_ADDRESS = "registry.terraform.io/hashicorp/aws"
+#: Where the machine image keeps its filesystem mirror of providers.
+MIRROR_GUESSES = (Path("/opt/tf-plugins"), Path.home() / ".terraform.d" / "plugins")
+#: Documentation keys dropped from every schema node (they are most of the bytes).
+DOC_KEYS = frozenset({"description", "description_kind"})
 
 
 def subset(full: dict[str, Any]) -> dict[str, Any]:
     """Return the vendored subset of a full provider schema document."""
     out: dict[str, Any] = {key: full[key] for key in KEEP_METADATA if key in full}
-    for section in ("resource_schemas", "data_source_schemas"):
+    for section in ("resource_schemas", "data_source_schemas", "ephemeral_resource_schemas"):
         out[section] = {
             name: schema
             for name, schema in full.get(section, {}).items()
             if name.startswith(KEEP_PREFIXES)
         }
     return out
+
+
+#: Maps whose keys are names (an attribute may well be called `description`), not schema keys.
+NAME_MAPS = frozenset(
+    {
+        "attributes",
+        "block_types",
+        "resource_schemas",
+        "data_source_schemas",
+        "ephemeral_resource_schemas",
+    }
+)
+
+
+def strip_docs(value: Any, names: bool = False) -> Any:
+    """The schema without its documentation texts; `names`: `value` maps names to nodes."""
+    if isinstance(value, dict):
+        return {
+            k: strip_docs(v, names=not names and k in NAME_MAPS)
+            for k, v in value.items()
+            if names or k not in DOC_KEYS
+        }
+    if isinstance(value, list):
+        return [strip_docs(v) for v in value]
+    return value
+
+
+def find_mirror() -> Path | None:
+    """A filesystem mirror holding the provider 5 release (its `registry.terraform.io` parent)."""
+    for root in MIRROR_GUESSES:
+        if (root / PROVIDER_ADDRESS / PROVIDER_5).is_dir():
+            return root
+    return None
+
+
+def schema_from_terraform(plugin_dir: Path, version: str = PROVIDER_5) -> dict[str, Any]:
+    """`terraform providers schema -json` for hashicorp/aws `version`, installed offline from
+    `plugin_dir`, in the layout of the vendored 6 schema (`provider_version` at the top)."""
+    with tempfile.TemporaryDirectory() as work:
+        Path(work, "main.tf").write_text(
+            "terraform {\n  required_providers {\n    aws = {\n"
+            f'      source  = "hashicorp/aws"\n      version = "{version}"\n'
+            "    }\n  }\n}\n"
+        )
+
+        def run(*args: str) -> str:
+            done = subprocess.run(
+                ["terraform", *args], cwd=work, check=True, capture_output=True, text=True
+            )
+            return done.stdout
+
+        run("init", "-input=false", "-no-color", f"-plugin-dir={plugin_dir}")
+        answer = run("providers", "schema", "-json")
+    full = json.loads(answer)
+    provider = full["provider_schemas"][PROVIDER_ADDRESS]
+    doc: dict[str, Any] = {
+        "format_version": full.get("format_version"),
+        "provider": PROVIDER_ADDRESS,
+        "provider_version": version,
+        **{k: v for k, v in provider.items() if k.endswith("_schemas")},
+    }
+    return strip_docs(doc)
 
 
 def serialise(doc: dict[str, Any]) -> bytes:
@@ -93,26 +174,53 @@ def main(argv: list[str] | None = None) -> int:
         nargs="?",
         type=Path,
         default=DEFAULT_SOURCE,
-        help="full provider schema (.json.gz); default: %(default)s",
+        help="full provider 6 schema (.json.gz); default: %(default)s",
+    )
+    parser.add_argument(
+        "--provider-version",
+        type=int,
+        choices=sorted(OUTPUTS),
+        default=6,
+        help="6: from SOURCE; 5: from the real Terraform and the provider mirror",
+    )
+    parser.add_argument(
+        "--plugin-dir",
+        type=Path,
+        help=f"filesystem mirror holding {PROVIDER_ADDRESS} {PROVIDER_5} (default: found)",
     )
     parser.add_argument(
         "-o",
         "--output",
         type=Path,
-        default=DEFAULT_OUTPUT,
-        help="vendored schema to write; default: %(default)s",
+        help="vendored schema to write; default: the major's file in deployer/data",
     )
     args = parser.parse_args(argv)
 
-    source: Path = args.source
-    if not source.is_file():
-        print(f"error: schema file not found: {source}", file=sys.stderr)
-        return 1
-    with gzip.open(source, "rt", encoding="utf-8") as fh:
-        full = json.load(fh)
+    if args.provider_version == 5:
+        plugin_dir = args.plugin_dir or find_mirror()
+        if plugin_dir is None:
+            print(
+                f"error: no filesystem mirror with {PROVIDER_ADDRESS} {PROVIDER_5} found "
+                f"(looked in {', '.join(map(str, MIRROR_GUESSES))}); pass --plugin-dir",
+                file=sys.stderr,
+            )
+            return 1
+        try:
+            full = schema_from_terraform(plugin_dir)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            detail = getattr(exc, "stderr", "") or str(exc)
+            print(f"error: terraform could not give the schema: {detail}", file=sys.stderr)
+            return 1
+    else:
+        source: Path = args.source
+        if not source.is_file():
+            print(f"error: schema file not found: {source}", file=sys.stderr)
+            return 1
+        with gzip.open(source, "rt", encoding="utf-8") as fh:
+            full = json.load(fh)
 
     doc = subset(full)
-    output: Path = args.output
+    output: Path = args.output or OUTPUTS[args.provider_version]
     output.parent.mkdir(parents=True, exist_ok=True)
     data = serialise(doc)
     output.write_bytes(data)
@@ -120,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"provider {doc.get('provider_version', '?')}: kept "
         f"{len(doc['resource_schemas'])} resource types and "
-        f"{len(doc['data_source_schemas'])} data sources "
+        f"{len(doc['data_source_schemas'])} data sources, "
+        f"{len(doc['ephemeral_resource_schemas'])} ephemeral resources "
         f"-> {output} ({len(data)} bytes)"
     )
     return 0

@@ -124,9 +124,7 @@ def entry_id(deployment: Any, key: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_drift_right_after_a_full_apply_is_clean(
-    deployment: Any
-) -> None:
+def test_drift_right_after_a_full_apply_is_clean(deployment: Any) -> None:
     deployment.apply()
     recorder = Recorder()
     report = drift(deployment, clients=recorder.clients())
@@ -177,9 +175,7 @@ def test_drift_right_after_a_full_apply_is_clean(
     assert 0 < only.api_calls < report.api_calls
 
 
-def test_out_of_band_changes_are_detected_then_healed_by_apply(
-    deployment: Any
-) -> None:
+def test_out_of_band_changes_are_detected_then_healed_by_apply(deployment: Any) -> None:
     deployment.apply()
     c = deployment.clients
     db_group = entry_id(deployment, "primary:aws_security_group.db")

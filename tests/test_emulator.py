@@ -898,3 +898,43 @@ def test_domain_certificate_is_replaced_by_update_and_in_use_until_then(aws: Non
             domainName="api.example.com",
             patchOperations=[{"op": "replace", "path": "/noSuchField", "value": "x"}],
         )
+
+
+def test_integration_reports_the_default_timeout_as_aws_does(aws: None) -> None:
+    apigw = boto3.client("apigateway", "us-east-1")
+    api = apigw.create_rest_api(name="timeouts")["id"]
+    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+    for method, timeout in (("GET", None), ("POST", 5000)):
+        apigw.put_method(
+            restApiId=api, resourceId=root, httpMethod=method, authorizationType="NONE"
+        )
+        apigw.put_integration(
+            restApiId=api,
+            resourceId=root,
+            httpMethod=method,
+            type="MOCK",
+            **({"timeoutInMillis": timeout} if timeout else {}),
+        )
+    get = apigw.get_integration(restApiId=api, resourceId=root, httpMethod="GET")
+    post = apigw.get_integration(restApiId=api, resourceId=root, httpMethod="POST")
+    assert get["timeoutInMillis"] == 29000
+    assert post["timeoutInMillis"] == 5000
+
+
+def test_parameters_set_are_reported_as_the_users(aws: None) -> None:
+    rds = boto3.client("rds", "us-east-1")
+    rds.create_db_parameter_group(
+        DBParameterGroupName="sourced", DBParameterGroupFamily="postgres15", Description="d"
+    )
+    rds.modify_db_parameter_group(
+        DBParameterGroupName="sourced",
+        Parameters=[
+            {"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "immediate"}
+        ],
+    )
+    everything = rds.describe_db_parameters(DBParameterGroupName="sourced")["Parameters"]
+    assert [(p["ParameterName"], p["Source"]) for p in everything] == [("rds.force_ssl", "user")]
+    users = rds.describe_db_parameters(DBParameterGroupName="sourced", Source="user")
+    assert len(users["Parameters"]) == 1
+    defaults = rds.describe_db_parameters(DBParameterGroupName="sourced", Source="engine-default")
+    assert defaults["Parameters"] == []

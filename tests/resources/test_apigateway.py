@@ -132,14 +132,19 @@ def test_a_route_change_redeploys_and_the_stage_moves(deployment: Any, client_fo
     health = "primary:aws_api_gateway_integration.health"
     deployment.graph.node(health).attributes["timeout_milliseconds"] = 5000
     routes = [n for n in deployment.graph.nodes("primary") if n.type in ROUTE_TYPES]
-    deployment.graph.node(DEPLOYMENT).attributes["triggers"] = {
-        "redeployment": apigateway.redeployment_hash(
-            routes, {"function_name": FUNCTION_NAME, "region": "us-east-1"}
-        )
-    }
+    digest = apigateway.redeployment_hash(
+        routes, {"function_name": FUNCTION_NAME, "region": "us-east-1"}
+    )
+    deployment.graph.node(API).attributes["description"] = (
+        f"{apigateway.API_DESCRIPTION} (routes {digest})"
+    )
+    deployment.graph.node(DEPLOYMENT).attributes["description"] = (
+        f"payments-api-dev routes {digest}"
+    )
     plan = deployment.plan(STAGE)
     actions = {k: c.action.value for k, c in plan.changes.items()}
     assert actions[health] == "update"
+    assert actions[API] == "update"
     assert actions[DEPLOYMENT] == "replace"
     assert plan.changes[DEPLOYMENT].forces == ["triggers"]
     assert actions[STAGE] == "update"
@@ -155,28 +160,32 @@ def test_a_route_change_redeploys_and_the_stage_moves(deployment: Any, client_fo
     assert deployment.diff(STAGE) == {}
 
 
-def test_the_trigger_hash_follows_the_routes(spec: Any) -> None:
-    def triggers(graph: Any) -> dict[str, str]:
-        return dict(graph.node(DEPLOYMENT).attributes["triggers"])
+def test_the_routes_digest_follows_the_routes(spec: Any) -> None:
+    def description(graph: Any) -> str:
+        return str(graph.node(API).attributes["description"])
 
-    first, again = triggers(build_graph(spec)), triggers(build_graph(spec))
+    first, again = description(build_graph(spec)), description(build_graph(spec))
     assert first == again  # deterministic
     spec.api.auth = "api_key"
-    assert triggers(build_graph(spec)) != first
+    assert description(build_graph(spec)) != first
     spec.api.auth = "iam"
     spec.lambda_.memory_mb = 1024  # not a route: same deployment
-    assert triggers(build_graph(spec)) == first
+    assert description(build_graph(spec)) == first
 
 
-def test_deployment_description_carries_the_triggers(deployment: Any, client_for: Any) -> None:
+def test_the_deployment_is_triggered_by_what_aws_reports(deployment: Any, client_for: Any) -> None:
+    """The trigger watches the REST API's description, which GetRestApi returns, so an import
+    (Terraform's or ours) sees the same digest the deployment was made for."""
+    node = deployment.graph.node(DEPLOYMENT)
+    assert node.attributes["triggers"] == {"redeployment": apigateway.api_ref("description")}
     deployment.apply(DEPLOYMENT)
     api_id = deployment.entry(API)["id"]
+    live_api = client_for("apigateway").get_rest_api(restApiId=api_id)
     (made,) = client_for("apigateway").get_deployments(restApiId=api_id)["items"]
-    triggers = deployment.graph.node(DEPLOYMENT).attributes["triggers"]
-    assert made["description"] == (
-        f"payments-api-dev routes [deployer triggers: redeployment={triggers['redeployment']}]"
-    )
-    assert deployment.read(DEPLOYMENT)["triggers"] == triggers
+    digest = made["description"].rsplit(" ", 1)[1]
+    assert made["description"] == f"payments-api-dev routes {digest}"
+    assert live_api["description"] == f"{apigateway.API_DESCRIPTION} (routes {digest})"
+    assert "triggers" not in deployment.read(DEPLOYMENT)
 
 
 def test_api_key_mode(deployment: Any, client_for: Any) -> None:
@@ -371,7 +380,7 @@ def stubbed_context(tf_type: str) -> tuple[Any, Context]:
                     {
                         "op": "replace",
                         "path": "/description",
-                        "value": "new words [deployer triggers: redeployment=h1]",
+                        "value": "new words",
                     }
                 ],
             },
@@ -543,9 +552,3 @@ def test_outputs_name_the_stage_urls(deployment: Any) -> None:
     assert outputs["api_invoke_url"] == f"https://{api_id}.execute-api.us-east-1.amazonaws.com/prod"
     assert outputs["api_health_url"] == outputs["api_invoke_url"] + "/health"
     assert outputs["lambda_function_name"] == FUNCTION_NAME
-
-
-def test_triggers_survive_the_description_round_trip() -> None:
-    text = apigateway.with_triggers("routes", {"redeployment": "abc", "b": "1"})
-    assert apigateway.split_triggers(text) == ("routes", {"b": "1", "redeployment": "abc"})
-    assert apigateway.split_triggers("made by hand") == ("made by hand", {})

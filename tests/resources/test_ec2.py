@@ -43,9 +43,9 @@ def route_to_anywhere(ec2: Any, table_id: str) -> dict[str, Any]:
 
 def group_rules(ec2: Any, group_id: str) -> list[dict[str, Any]]:
     return list(
-        ec2.describe_security_group_rules(
-            Filters=[{"Name": "group-id", "Values": [group_id]}]
-        )["SecurityGroupRules"]
+        ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])[
+            "SecurityGroupRules"
+        ]
     )
 
 
@@ -88,11 +88,14 @@ def test_every_node_validates_against_the_provider_schema(spec: Any, workspace: 
 
 def test_blueprint_spreads_over_three_azs_with_a_nat_gateway_each(spec: Any) -> None:
     nodes = {n.address: n for n in network(spec, "secondary") if isinstance(n, Node)}
-    zones = sorted(n.attributes["availability_zone"] for a, n in nodes.items()
-                   if a.startswith("aws_subnet."))
+    zones = sorted(
+        n.attributes["availability_zone"] for a, n in nodes.items() if a.startswith("aws_subnet.")
+    )
     assert zones == sorted(["eu-west-1a", "eu-west-1b", "eu-west-1c"] * 2)
     assert sorted(a for a in nodes if a.startswith("aws_nat_gateway.")) == [
-        "aws_nat_gateway.a", "aws_nat_gateway.b", "aws_nat_gateway.c"
+        "aws_nat_gateway.a",
+        "aws_nat_gateway.b",
+        "aws_nat_gateway.c",
     ]
     for az in AZS:
         target = nodes[f"aws_route.private_{az}_nat"].attributes["nat_gateway_id"]
@@ -106,7 +109,8 @@ def test_single_nat_gateway_option(spec: Any) -> None:
     spec.network.nat_gateways = "single"
     nodes = {n.address: n for n in network(spec, "primary") if isinstance(n, Node)}
     assert [a for a in nodes if a.startswith(("aws_nat_gateway.", "aws_eip."))] == [
-        "aws_eip.nat_a", "aws_nat_gateway.a"
+        "aws_eip.nat_a",
+        "aws_nat_gateway.a",
     ]
     for az in AZS:
         target = nodes[f"aws_route.private_{az}_nat"].attributes["nat_gateway_id"]
@@ -126,9 +130,14 @@ def test_network_round_trip(deployment: Any, client_for: Callable[..., Any]) -> 
 
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
     assert sorted((s["AvailabilityZone"], s["CidrBlock"]) for s in subnets) == sorted(
-        [("us-east-1a", "10.10.0.0/24"), ("us-east-1b", "10.10.1.0/24"),
-         ("us-east-1c", "10.10.2.0/24"), ("us-east-1a", "10.10.10.0/24"),
-         ("us-east-1b", "10.10.11.0/24"), ("us-east-1c", "10.10.12.0/24")]
+        [
+            ("us-east-1a", "10.10.0.0/24"),
+            ("us-east-1b", "10.10.1.0/24"),
+            ("us-east-1c", "10.10.2.0/24"),
+            ("us-east-1a", "10.10.10.0/24"),
+            ("us-east-1b", "10.10.11.0/24"),
+            ("us-east-1c", "10.10.12.0/24"),
+        ]
     )
     assert not any(s["MapPublicIpOnLaunch"] for s in subnets)
 
@@ -161,17 +170,19 @@ def test_network_round_trip(deployment: Any, client_for: Callable[..., Any]) -> 
             deployment, f"primary:aws_subnet.public_{az}", f"primary:aws_subnet.private_{az}"
         )
         assert associations[public] == public_table
-        assert associations[private] == deployment.entry(f"primary:aws_route_table.private_{az}")[
-            "id"
-        ]
+        assert (
+            associations[private] == deployment.entry(f"primary:aws_route_table.private_{az}")["id"]
+        )
 
-    private_tables = sorted(ids(deployment, *[f"primary:aws_route_table.private_{az}"
-                                              for az in AZS]))
+    private_tables = sorted(
+        ids(deployment, *[f"primary:aws_route_table.private_{az}" for az in AZS])
+    )
     endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])[
         "VpcEndpoints"
     ]
     assert sorted(e["ServiceName"] for e in endpoints) == [
-        "com.amazonaws.us-east-1.dynamodb", "com.amazonaws.us-east-1.s3"
+        "com.amazonaws.us-east-1.dynamodb",
+        "com.amazonaws.us-east-1.s3",
     ]
     for endpoint in endpoints:
         assert endpoint["VpcEndpointType"] == "Gateway"
@@ -180,13 +191,24 @@ def test_network_round_trip(deployment: Any, client_for: Callable[..., Any]) -> 
 
     db_group, lambda_group = ids(deployment, DB_GROUP, LAMBDA_GROUP)
     db_rules = group_rules(ec2, db_group)
-    assert [(r["IsEgress"], r["IpProtocol"], r["FromPort"], r["ToPort"],
-             r["ReferencedGroupInfo"]["GroupId"]) for r in db_rules] == [
-        (False, "tcp", 5432, 5432, lambda_group)
-    ]
+    assert [
+        (
+            r["IsEgress"],
+            r["IpProtocol"],
+            r["FromPort"],
+            r["ToPort"],
+            r["ReferencedGroupInfo"]["GroupId"],
+        )
+        for r in db_rules
+    ] == [(False, "tcp", 5432, 5432, lambda_group)]
     lambda_rules = sorted(
-        (r["IsEgress"], r["FromPort"], r["ToPort"], r.get("CidrIpv4"),
-         (r.get("ReferencedGroupInfo") or {}).get("GroupId"))
+        (
+            r["IsEgress"],
+            r["FromPort"],
+            r["ToPort"],
+            r.get("CidrIpv4"),
+            (r.get("ReferencedGroupInfo") or {}).get("GroupId"),
+        )
         for r in group_rules(ec2, lambda_group)
     )
     assert lambda_rules == [(True, 443, 443, "0.0.0.0/0", None), (True, 5432, 5432, None, db_group)]
@@ -227,9 +249,12 @@ def test_secondary_network_lives_in_its_own_region(
     assert ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]["CidrBlock"] == "10.20.0.0/16"
     subnet = deployment.read("secondary:aws_subnet.private_c")
     assert subnet is not None and subnet["availability_zone"] == "eu-west-1c"
-    assert client_for("ec2").describe_vpcs(
-        Filters=[{"Name": "tag:Workspace", "Values": ["secondary"]}]
-    )["Vpcs"] == []
+    assert (
+        client_for("ec2").describe_vpcs(
+            Filters=[{"Name": "tag:Workspace", "Values": ["secondary"]}]
+        )["Vpcs"]
+        == []
+    )
     flow_log = deployment.read("secondary:aws_flow_log.main")
     assert flow_log is not None
     assert flow_log["iam_role_arn"].endswith(":role/payments-flow-logs-dev")
@@ -322,9 +347,9 @@ def test_vpc_of_another_environment_is_not_adopted(deployment: Any) -> None:
 def test_subnets_round_trip(deployment: Any, client_for: Callable[..., Any]) -> None:
     deployment.apply(*SUBNETS)
     vpc_id = deployment.entry(VPC)["id"]
-    subnets = client_for("ec2").describe_subnets(
-        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]
-    )["Subnets"]
+    subnets = client_for("ec2").describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])[
+        "Subnets"
+    ]
     assert len(subnets) == 6
     for key in SUBNETS:
         assert deployment.diff(key) == {}
@@ -371,9 +396,9 @@ def test_subnet_interrupted_create_is_adopted(
     deployment.apply(key)
     assert deployment.entry(key)["id"] == made
     vpc_id = deployment.entry(VPC)["id"]
-    subnets = client_for("ec2").describe_subnets(
-        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]
-    )["Subnets"]
+    subnets = client_for("ec2").describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])[
+        "Subnets"
+    ]
     assert [s["SubnetId"] for s in subnets] == [made]
 
 
@@ -409,9 +434,10 @@ def test_nat_gateway_delete_waits_so_its_eip_can_be_released(
     nat_driver.delete(nat_ctx, nat_id, None)
     eip_driver.delete(eip_ctx, eip_id, None)
     assert eip_driver.read(eip_ctx, eip_id) is None
-    assert ec2.describe_addresses(Filters=[{"Name": "allocation-id", "Values": [eip_id]}])[
-        "Addresses"
-    ] == []
+    assert (
+        ec2.describe_addresses(Filters=[{"Name": "allocation-id", "Values": [eip_id]}])["Addresses"]
+        == []
+    )
     eip_driver.delete(eip_ctx, eip_id, None)
 
 
@@ -482,7 +508,8 @@ def test_vpc_endpoint_route_tables_update_in_place(
     endpoint_id = deployment.entry(key)["id"]
     attributes = deployment.graph.node(key).attributes
     attributes["route_table_ids"] = [
-        Ref("aws_route_table.private_a", "id"), Ref("aws_route_table.public", "id")
+        Ref("aws_route_table.private_a", "id"),
+        Ref("aws_route_table.public", "id"),
     ]
     assert deployment.plan(key, PUBLIC_TABLE).changes[key].action.value == "update"
     deployment.apply(key, PUBLIC_TABLE)
@@ -811,9 +838,10 @@ OUTSIDE_DELETE: dict[str, Callable[[Any, str], Any]] = {
         VpcEndpointIds=[i]
     ),
     LAMBDA_TO_DB: lambda ec2, i: ec2.revoke_security_group_egress(
-        GroupId=i and ec2.describe_security_group_rules(SecurityGroupRuleIds=[i])[
-            "SecurityGroupRules"
-        ][0]["GroupId"],
+        GroupId=i
+        and ec2.describe_security_group_rules(SecurityGroupRuleIds=[i])["SecurityGroupRules"][0][
+            "GroupId"
+        ],
         SecurityGroupRuleIds=[i],
     ),
     FLOW_LOG: lambda ec2, i: ec2.delete_flow_logs(FlowLogIds=[i]),

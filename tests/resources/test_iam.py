@@ -209,10 +209,18 @@ def test_deleting_a_role_detaches_and_deletes_its_policies_first(
     name = deployment.entry(ROLE)["id"]
     iam = _iam(client_for)
     iam.attach_role_policy(RoleName=name, PolicyArn=RDS_MONITORING)
-    iam.put_role_policy(RoleName=name, PolicyName="added-by-hand", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}
-    ))
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="added-by-hand",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
+                ],
+            }
+        ),
+    )
     iam.create_instance_profile(InstanceProfileName="profile")
     iam.add_role_to_instance_profile(InstanceProfileName="profile", RoleName=name)
     calls: list[str] = []
@@ -259,21 +267,32 @@ def test_interrupted_create_adopts_the_tagged_role(deployment: Any, client_for: 
     deployment.apply(ROLE)
     entry = deployment.entry(ROLE)
     state = deployment.states()["primary"]
-    state.record("aws_iam_role.lambda_exec",
-                 {"type": "aws_iam_role", "status": "creating", "applied": entry["applied"]})
+    state.record(
+        "aws_iam_role.lambda_exec",
+        {"type": "aws_iam_role", "status": "creating", "applied": entry["applied"]},
+    )
     deployment.apply(ROLE)
     assert deployment.entry(ROLE)["id"] == entry["id"]
     assert [r["RoleName"] for r in _iam(client_for).list_roles()["Roles"]] == [entry["id"]]
 
 
-def test_a_role_of_the_same_name_not_ours_is_not_adopted(
-    deployment: Any, client_for: Any
-) -> None:
+def test_a_role_of_the_same_name_not_ours_is_not_adopted(deployment: Any, client_for: Any) -> None:
     name = role_name(deployment.spec, "lambda_exec")
-    _iam(client_for).create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                 "Principal": {"Service": "ec2.amazonaws.com"}}]}
-    ))
+    _iam(client_for).create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Principal": {"Service": "ec2.amazonaws.com"},
+                    }
+                ],
+            }
+        ),
+    )
     driver, ctx = deployment.driver_and_context(ROLE)
     desired = resolve(deployment.graph.node(ROLE).attributes, lambda ref: "123456789012")
     assert driver.find(ctx, desired) is None
@@ -432,9 +451,7 @@ def test_attachment_delete_is_idempotent(deployment: Any) -> None:
 # --- the secondary's look-ups ------------------------------------------------------------
 
 
-def test_secondary_lookup_applies_the_primary_role_first(
-    deployment: Any, client_for: Any
-) -> None:
+def test_secondary_lookup_applies_the_primary_role_first(deployment: Any, client_for: Any) -> None:
     deployment.apply(LOOKUP)
     assert deployment.entry(ROLE)["id"] == "payments-lambda-exec-dev"
     driver, ctx = deployment.driver_and_context(LOOKUP)
@@ -443,7 +460,9 @@ def test_secondary_lookup_applies_the_primary_role_first(
     role = _iam(client_for).get_role(RoleName="payments-lambda-exec-dev")["Role"]
     assert found is not None
     assert (found["arn"], found["id"], found["unique_id"]) == (
-        role["Arn"], role["RoleName"], role["RoleId"]
+        role["Arn"],
+        role["RoleName"],
+        role["RoleId"],
     )
     assert json.loads(found["assume_role_policy"]) == role["AssumeRolePolicyDocument"]
     assert driver.read(ctx, {"name": "no-such-role"}) is None

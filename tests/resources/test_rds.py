@@ -153,7 +153,9 @@ def test_no_node_carries_a_password(deployment: Any) -> None:
     assert value == Json(
         {
             "username": "payments_admin",
-            "password": Ref("ephemeral.random_password.db_master", "result"),
+            "password": Ref(
+                "ephemeral.aws_secretsmanager_random_password.db_master", "random_password"
+            ),
         }
     )
     credentials = deployment.graph.node(f"primary:{CREDENTIALS}")

@@ -219,9 +219,7 @@ def test_someone_elses_bucket_of_the_same_name_is_not_adopted(
 # ---------------------------------------------------------------------------------------------
 
 
-def test_ownership_controls_round_trip_update_and_delete(
-    deployment: Any, client_for: Any
-) -> None:
+def test_ownership_controls_round_trip_update_and_delete(deployment: Any, client_for: Any) -> None:
     deployment.apply(OWNERSHIP)
     assert deployment.diff(OWNERSHIP) == {}
     s3 = client_for("s3")
@@ -272,9 +270,10 @@ def test_versioning_delete_suspends_as_terraform_does(deployment: Any, client_fo
 def test_versioning_cannot_go_back_to_disabled(deployment: Any) -> None:
     deployment.apply(VERSIONING)
     driver, ctx = deployment.driver_and_context(VERSIONING)
-    desired = {**deployment.desired(VERSIONING), "versioning_configuration": [
-        {"status": "Disabled"}
-    ]}
+    desired = {
+        **deployment.desired(VERSIONING),
+        "versioning_configuration": [{"status": "Disabled"}],
+    }
     with pytest.raises(DeployerError, match="Suspended"):
         driver.create(ctx, desired)
 
@@ -405,10 +404,20 @@ def test_lifecycle_round_trip(deployment: Any, client_for: Any) -> None:
     ("block", "attribute", "value", "api_member", "api_value"),
     [
         ("transition", "days", 60, "Transitions", [{"Days": 60, "StorageClass": "STANDARD_IA"}]),
-        ("noncurrent_version_expiration", "noncurrent_days", 120,
-         "NoncurrentVersionExpiration", {"NoncurrentDays": 120}),
-        ("abort_incomplete_multipart_upload", "days_after_initiation", 3,
-         "AbortIncompleteMultipartUpload", {"DaysAfterInitiation": 3}),
+        (
+            "noncurrent_version_expiration",
+            "noncurrent_days",
+            120,
+            "NoncurrentVersionExpiration",
+            {"NoncurrentDays": 120},
+        ),
+        (
+            "abort_incomplete_multipart_upload",
+            "days_after_initiation",
+            3,
+            "AbortIncompleteMultipartUpload",
+            {"DaysAfterInitiation": 3},
+        ),
     ],
 )
 def test_lifecycle_days_update(
@@ -492,9 +501,9 @@ def test_replication_storage_class_update(replicated: Any, client_for: Any) -> N
     node = replicated.graph.node(REPLICATION)
     node.attributes["rule"][0]["destination"][0]["storage_class"] = "STANDARD_IA"
     replicated.apply(REPLICATION)
-    rule = client_for("s3").get_bucket_replication(Bucket=PRIMARY_NAME)[
-        "ReplicationConfiguration"
-    ]["Rules"][0]
+    rule = client_for("s3").get_bucket_replication(Bucket=PRIMARY_NAME)["ReplicationConfiguration"][
+        "Rules"
+    ][0]
     assert rule["Destination"]["StorageClass"] == "STANDARD_IA"
     assert replicated.entry(REPLICATION)["id"] == PRIMARY_NAME
 
@@ -558,16 +567,19 @@ def injected(client_for: Any) -> Callable[..., list[int]]:
     Returns a one-item list counting every call of the operation, failed or not.
     """
 
-    def inject(operation: str, code: str, message: str, times: int = 1,
-               region: str = "us-east-1") -> list[int]:
+    def inject(
+        operation: str, code: str, message: str, times: int = 1, region: str = "us-east-1"
+    ) -> list[int]:
         calls = [0]
 
         def fail_first_calls(**_: Any) -> Any:
             calls[0] += 1
             if calls[0] > times:
                 return None  # let the call through to moto
-            error = {"Error": {"Code": code, "Message": message},
-                     "ResponseMetadata": {"HTTPStatusCode": 400}}
+            error = {
+                "Error": {"Code": code, "Message": message},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
             return _FakeHttpResponse(400), error
 
         client_for("s3", region).meta.events.register(
@@ -595,16 +607,21 @@ def test_replication_retries_until_versioning_is_visible(
 
 def test_replication_does_not_retry_a_real_error(deployment: Any, injected: Any) -> None:
     deployment.apply(VERSIONING, "primary:aws_iam_role.s3_replication")
-    calls = injected("PutBucketReplication", "MalformedXML", "The XML you provided was not "
-                     "well-formed", times=5)
+    calls = injected(
+        "PutBucketReplication", "MalformedXML", "The XML you provided was not well-formed", times=5
+    )
     with pytest.raises(AssertionError, match="MalformedXML"):
         deployment.apply(REPLICATION)
     assert calls[0] == 1
 
 
 def test_policy_write_retries_a_conflicting_operation(deployment: Any, injected: Any) -> None:
-    calls = injected("PutBucketPolicy", "OperationAborted",
-                     "A conflicting conditional operation is currently in progress", times=2)
+    calls = injected(
+        "PutBucketPolicy",
+        "OperationAborted",
+        "A conflicting conditional operation is currently in progress",
+        times=2,
+    )
     deployment.apply(POLICY)
     assert calls[0] == 3
     assert deployment.diff(POLICY) == {}

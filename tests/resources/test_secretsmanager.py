@@ -14,6 +14,8 @@ from deployer.aws import DeployerError
 from deployer.model import Json, Node, Output, Ref
 from deployer.resource import driver_for
 from resources.secretsmanager import (
+    DB_MASTER_PASSWORD_EXCLUDED,
+    RandomPassword,
     SecretVersionValue,
     parse_version_id,
     secretsmanager,
@@ -23,6 +25,9 @@ from resources.secretsmanager import (
 SECRET = "primary:aws_secretsmanager_secret.db_master"
 VERSION = "primary:aws_secretsmanager_secret_version.db_master"
 CREDENTIALS = "primary:ephemeral.aws_secretsmanager_secret_version.db_master"
+PASSWORD = "primary:ephemeral.aws_secretsmanager_random_password.db_master"
+# What RDS for PostgreSQL refuses in a master password.
+RDS_FORBIDDEN = set('/"@ ')
 RDS_KEY = "primary:aws_kms_key.rds"
 NAME = "payments-db-master-dev"
 
@@ -58,7 +63,9 @@ def version_stages(client_for: Any) -> dict[str, list[str]]:
 def test_blueprint_is_primary_only(spec: Any) -> None:
     items = list(secretsmanager(spec, "primary"))
     nodes = {n.key: n for n in items if isinstance(n, Node)}
-    assert set(nodes) == {SECRET, VERSION, CREDENTIALS}
+    assert set(nodes) == {PASSWORD, SECRET, VERSION, CREDENTIALS}
+    assert nodes[PASSWORD].ephemeral and not nodes[PASSWORD].stored
+    assert isinstance(driver_for(nodes[PASSWORD]), RandomPassword)
     assert list(secretsmanager(spec, "secondary")) == []
     secret = nodes[SECRET].attributes
     assert secret["name"] == NAME
@@ -69,7 +76,9 @@ def test_blueprint_is_primary_only(spec: Any) -> None:
     assert version["secret_string_wo"] == Json(
         {
             "username": "payments_admin",
-            "password": Ref("ephemeral.random_password.db_master", "result"),
+            "password": Ref(
+                "ephemeral.aws_secretsmanager_random_password.db_master", "random_password"
+            ),
         }
     )
     assert version["secret_string_wo_version"] == 1
@@ -384,3 +393,43 @@ def test_credentials_of_a_missing_or_deleted_secret_are_none(
     assert driver.read(ctx, {"secret_id": "no-such-secret"}) is None
     client_for("secretsmanager").delete_secret(SecretId=NAME, RecoveryWindowInDays=7)
     assert driver.read(ctx, {"secret_id": NAME}) is None
+
+
+# --- the ephemeral random password ------------------------------------------------------------
+
+
+def test_the_excluded_characters_cover_what_rds_refuses() -> None:
+    assert set(DB_MASTER_PASSWORD_EXCLUDED) >= RDS_FORBIDDEN
+
+
+def test_random_password_asks_secrets_manager_each_time_it_is_opened(
+    deployment: Any, client_for: Any
+) -> None:
+    calls = capture(deployment, "GetRandomPassword")
+    node = deployment.graph.node(PASSWORD)
+    driver, ctx = deployment.driver_and_context(PASSWORD)
+    results = [driver.read(ctx, dict(node.attributes)) for _ in range(20)]
+    passwords = [r["random_password"] for r in results if r is not None]
+    assert len(set(passwords)) == 20
+    for password in passwords:
+        assert len(password) == 32
+        assert not set(password) & set(DB_MASTER_PASSWORD_EXCLUDED)
+    assert calls[0] == {
+        "PasswordLength": 32,
+        "ExcludeCharacters": DB_MASTER_PASSWORD_EXCLUDED,
+        "RequireEachIncludedType": True,
+    }
+
+
+def test_the_password_is_opened_at_apply_only_and_never_stored(
+    deployment: Any, tmp_path: Path, client_for: Any
+) -> None:
+    plan = deployment.plan(VERSION)
+    change = plan.changes[PASSWORD]
+    assert change.action.value == "read" and change.live is None  # not opened while planning
+    deployment.apply(VERSION)
+    password = stored_password(client_for)
+    for state in deployment.states().values():
+        assert not [a for a in state.addresses() if a.startswith("ephemeral.")]
+    text = "".join(p.read_text() for p in (tmp_path / "state").iterdir())
+    assert password not in text and "random_password" not in text
