@@ -181,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the hashicorp/aws major to write for: 6 (default) or 5 (>= 5.100, < 6)",
     )
     p.add_argument(
+        "--sandbox-override",
+        action="store_true",
+        help="also write sandbox_override.tf, pointing every provider at the endpoint "
+        "(--endpoint-url, or the running `deployer sandbox`); delete it to target AWS",
+    )
+    p.add_argument(
         "--check",
         type=Path,
         metavar="DIR",
@@ -728,7 +734,17 @@ def cmd_export_hcl(args: argparse.Namespace) -> int:
                 f"--with-imports needs applied state: there is none in {places} (run "
                 "`deployer apply` first, or point --state-dir or --backend-bucket at the state)"
             )
-    files = export_files(graph, spec, import_ids, target(args.provider_version))
+    sandbox_endpoint = None
+    if args.sandbox_override:
+        sandbox_endpoint = _endpoint(args)
+        if sandbox_endpoint is None:
+            raise DeployerError(
+                "--sandbox-override needs an endpoint: start one with `deployer sandbox start` "
+                "(same --state-dir) or give --endpoint-url"
+            )
+    files = export_files(
+        graph, spec, import_ids, target(args.provider_version), sandbox_endpoint=sandbox_endpoint
+    )
     encoded = {
         name: content.encode() if isinstance(content, str) else content
         for name, content in files.items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -240,3 +241,25 @@ def test_vendor_script_default_source(tmp_path: Path) -> None:
     out = tmp_path / "default.json.gz"
     subprocess.run([sys.executable, str(SCRIPT), "-o", str(out)], capture_output=True, check=True)
     assert out.read_bytes() == VENDORED.read_bytes()
+
+
+def test_vendored_provider_5_schema_is_what_the_mirror_gives(tmp_path: Path) -> None:
+    """The 5.100 schema comes from the real Terraform and the offline provider mirror."""
+    vendored = REPO_ROOT / "deployer" / "data" / "aws_schema_5.json.gz"
+    out = tmp_path / "five.json.gz"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--provider-version", "5", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1"},
+    )
+    if done.returncode != 0:
+        reason = f"cannot vendor the provider 5 schema here: {done.stderr.strip()}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {reason}")
+        pytest.skip(reason)
+    assert "provider 5.100.0" in done.stdout
+    assert out.read_bytes() == vendored.read_bytes(), (
+        "vendored provider 5 schema is stale: rerun scripts/vendor_schema.py --provider-version 5"
+    )
+    assert schema.provider_version(5) == "5.100.0"
