@@ -150,6 +150,7 @@ def taken_over(emulator: str, tmp_path_factory: pytest.TempPathFactory) -> Sandb
 
 
 def test_the_export_validates_in_every_workspace(taken_over: Sandbox) -> None:
+    taken_over.tf("fmt", "-check", "-diff")  # imports.tf and the override included
     taken_over.tf("validate")  # the default workspace, as right after `terraform init`
     for ws in WORKSPACES:
         taken_over.tf("workspace", "new", ws)
