@@ -9,7 +9,6 @@ not sleeping. A failure stops new work; what is in flight finishes and is record
 from __future__ import annotations
 
 import heapq
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -403,8 +402,6 @@ class Executor:
                     },
                 )
                 resource_id = driver.create(ctx, desired)
-                if os.environ.get("DEPLOYER_CRASH_AFTER_CREATE") in (node.key, node.address):
-                    os._exit(137)  # a test's crash point: made, but not yet recorded
             record = {
                 "type": node.type,
                 "status": "created",

@@ -1,15 +1,17 @@
 """Lifecycle of the local AWS emulator behind ``deployer sandbox start|stop|status``.
 
-The emulator (``python -m deployer.emulator``) runs detached, in its own session, on a loopback
-port. Its pid file ``STATE_DIR/sandbox.json`` (pid, port, endpoint, started_at) is written
-atomically once the server answers HTTP; its output goes to ``STATE_DIR/sandbox.log``. A lock file
-``STATE_DIR/sandbox.lock`` serialises concurrent start/stop/status calls. POSIX only.
+The emulator (``python -m emulator``, which needs moto: the ``sandbox`` extra) runs detached, in
+its own session, on a loopback port. Its pid file ``STATE_DIR/sandbox.json`` (pid, port,
+endpoint, started_at) is written atomically once the server answers HTTP; its output goes to
+``STATE_DIR/sandbox.log``. A lock file ``STATE_DIR/sandbox.lock`` serialises concurrent
+start/stop/status calls. POSIX only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.util
 import json
 import os
 import signal
@@ -26,7 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from deployer.emulator import EXIT_ADDRESS_IN_USE
+from deployer.aws import DeployerError
+from emulator import EXIT_ADDRESS_IN_USE
 
 HOST = "127.0.0.1"
 PID_FILE = "sandbox.json"
@@ -36,6 +39,10 @@ START_TIMEOUT = 20.0  # seconds for the server to answer HTTP
 STOP_TIMEOUT = 10.0  # seconds after SIGTERM before SIGKILL
 _POLL_INTERVAL = 0.1
 _PORT_ATTEMPTS = 3  # when the port is picked here and another process takes it meanwhile
+# The module the emulator runs as; its process is recognised by it (`-m emulator`) in /proc.
+EMULATOR_MODULE = "emulator"
+# What installs the emulator's moto, which the deployer's own dependencies leave out.
+SANDBOX_INSTALL = "pip install 'deployer[sandbox]'"
 
 # Dummy credentials for talking to the sandbox; moto maps them to account 123456789012.
 SANDBOX_CREDENTIALS: dict[str, str] = {
@@ -49,8 +56,8 @@ SANDBOX_CREDENTIALS: dict[str, str] = {
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
-class SandboxError(RuntimeError):
-    """The sandbox could not be started or stopped."""
+class SandboxError(DeployerError, RuntimeError):
+    """The sandbox could not be started or stopped (the CLI prints the message and exits 1)."""
 
 
 @dataclass(frozen=True)
@@ -78,9 +85,15 @@ class SandboxInfo:
 def start(state_dir: Path, port: int | None = None) -> SandboxInfo:
     """Start the emulator, or return the one already running for ``state_dir``.
 
-    With ``port`` None a free loopback port is picked. Raises ``SandboxError`` (with the tail of
-    the log) if the server dies or does not answer within ``START_TIMEOUT`` seconds.
+    With ``port`` None a free loopback port is picked. Raises ``SandboxError`` if moto is not
+    installed, and (with the tail of the log) if the server dies or does not answer within
+    ``START_TIMEOUT`` seconds.
     """
+    if importlib.util.find_spec("moto") is None:
+        raise SandboxError(
+            "the local emulator needs moto, which a production install leaves out: install the "
+            f"deployer with its sandbox extra ({SANDBOX_INSTALL})"
+        )
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     with _locked(state_dir):
@@ -188,7 +201,7 @@ def _free_port() -> int:
 
 def _emulator_env() -> dict[str, str]:
     env = dict(os.environ)
-    # The child must import this very `deployer`, installed or not.
+    # The child must import this very `emulator` (beside this `deployer`), installed or not.
     package_root = str(Path(__file__).resolve().parent.parent)
     pythonpath = env.get("PYTHONPATH")
     env["PYTHONPATH"] = package_root + (os.pathsep + pythonpath if pythonpath else "")
@@ -201,7 +214,7 @@ def _spawn(state_dir: Path, port: int) -> SandboxInfo | None:
     log_path = state_dir / LOG_FILE
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "deployer.emulator", "--host", HOST, "--port", str(port)],
+            [sys.executable, "-m", EMULATOR_MODULE, "--host", HOST, "--port", str(port)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -266,7 +279,7 @@ def _is_running(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     # A zombie, or a recycled pid that is no longer the emulator, counts as not running.
-    return state != "Z" and b"deployer.emulator" in cmdline
+    return state != "Z" and f"\0-m\0{EMULATOR_MODULE}\0".encode() in cmdline
 
 
 def _terminate(pid: int) -> None:

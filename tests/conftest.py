@@ -95,7 +95,7 @@ def aws() -> Iterator[None]:
     """moto's in-process AWS, with the emulator's extensions (the same as the sandbox's)."""
     from moto import mock_aws
 
-    from deployer.emulator import install_extensions
+    from emulator import install_extensions
 
     install_extensions()
     _load_only_the_managed_policies_we_use()

@@ -22,6 +22,8 @@ import pytest
 from deployer import sandbox
 
 REPO = Path(__file__).resolve().parent.parent
+# Runs the CLI and exits 137 right after a named node's create returns (tests only).
+CRASH_LAUNCHER = REPO / "tests" / "crash_launcher.py"
 REGIONS = {"primary": "us-east-1", "secondary": "eu-west-1"}
 PROJECT = [{"Name": "tag:Project", "Values": ["payments"]}]
 pytestmark = pytest.mark.slow
@@ -33,11 +35,19 @@ def emulator(fresh_emulator: str) -> str:
     return fresh_emulator
 
 
-def command(endpoint: str, state_dir: Path, *args: str) -> list[str]:
+def command(
+    endpoint: str, state_dir: Path, *args: str, crash_after_create: str | None = None
+) -> list[str]:
+    """The CLI's command line; with ``crash_after_create`` (a node key), through the launcher
+    that kills the process once that node's create call has returned."""
+    program = (
+        [str(CRASH_LAUNCHER), crash_after_create, "--"]
+        if crash_after_create is not None
+        else ["-m", "deployer"]
+    )
     return [
         sys.executable,
-        "-m",
-        "deployer",
+        *program,
         "--spec",
         str(REPO / "spec.yaml"),
         "--state-dir",
@@ -49,15 +59,18 @@ def command(endpoint: str, state_dir: Path, *args: str) -> list[str]:
 
 
 def environment(**extra: str) -> dict[str, str]:
-    env = {**os.environ, **sandbox.SANDBOX_CREDENTIALS, "DEPLOYER_WAIT_SCALE": "0.01", **extra}
-    env.pop("DEPLOYER_CRASH_AFTER_CREATE", None)
-    env.update(extra)
-    return env
+    return {**os.environ, **sandbox.SANDBOX_CREDENTIALS, "DEPLOYER_WAIT_SCALE": "0.01", **extra}
 
 
-def run(endpoint: str, state_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run(
+    endpoint: str,
+    state_dir: Path,
+    *args: str,
+    crash_after_create: str | None = None,
+    **env: str,
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        command(endpoint, state_dir, *args),
+        command(endpoint, state_dir, *args, crash_after_create=crash_after_create),
         capture_output=True,
         text=True,
         env=environment(**env),
@@ -241,9 +254,7 @@ def test_crash_between_create_and_record_is_adopted(
 ) -> None:
     """The hardest moment: the resource exists, state says only that it was being created."""
     state_dir = tmp_path / "state"
-    crashed = run(
-        emulator, state_dir, "apply", "--auto-approve", DEPLOYER_CRASH_AFTER_CREATE=address
-    )
+    crashed = run(emulator, state_dir, "apply", "--auto-approve", crash_after_create=address)
     assert crashed.returncode == 137, crashed.stdout[-2000:] + crashed.stderr[-2000:]
     workspace, name = address.split(":", 1)
     doc = json.loads((state_dir / f"{workspace}.tfstate.json").read_text())

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from deployer import sandbox
-from deployer.emulator import ENV_DEFAULTS
+from deployer import cli, sandbox
 from deployer.sandbox import SANDBOX_CREDENTIALS, SandboxError, SandboxInfo
+from emulator import ENV_DEFAULTS
 
 
 def _client(service: str, endpoint: str, region: str = "us-east-1") -> Any:
@@ -122,3 +123,19 @@ def test_start_fails_clearly_when_port_is_taken(tmp_path: Path) -> None:
             sandbox.start(tmp_path, port=port)
     assert "already in use" in str(exc.value)
     assert sandbox.status(tmp_path) is None
+
+
+def test_start_without_moto_names_the_extra_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A production install has no moto: `sandbox start` says which extra brings it, exit 1."""
+    monkeypatch.setitem(sys.modules, "moto", None)  # as if not installed: find_spec finds none
+    state_dir = tmp_path / "state"
+    assert cli.main(["--state-dir", str(state_dir), "sandbox", "start"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("Error: the local emulator needs moto")
+    assert "pip install 'deployer[sandbox]'" in error
+    assert "Traceback" not in error
+    assert not (state_dir / "sandbox.json").exists()  # nothing was started
+    with pytest.raises(SandboxError, match=r"deployer\[sandbox\]"):
+        sandbox.start(state_dir)

@@ -1,6 +1,6 @@
 """DynamoDB tables against moto: round trips, in-place updates, replacement, deletion, adoption.
 
-The emulator's extensions (`deployer.emulator.DYNAMODB_CORRECTIONS`) give moto AWS's rules for
+The emulator's extensions (`emulator.dynamodb.DYNAMODB_CORRECTIONS`) give moto AWS's rules for
 stream changes, attribute definitions and tags; the tests of AWS-only behaviour (a CREATING table,
 a late ContinuousBackups) inject the responses AWS gives.
 """

@@ -3,9 +3,9 @@ password, the secondary's read replica and backups replication.
 
 Where moto 5.2 departs from RDS on what these drivers rely on (monitoring and Performance Insights
 settings, ModifyDBSubnetGroup, ResetDBParameterGroup, cross-region replicas, replicas of a source
-with a managed master password), deployer/emulator.py's `install_extensions` corrects it, for the
-sandbox and for these tests alike (the conftest `aws` fixture installs it), so that the assertions
-hold for AWS's behaviour rather than moto's.
+with a managed master password), the `emulator` package's `install_extensions` (emulator/rds.py)
+corrects it, for the sandbox and for these tests alike (the conftest `aws` fixture installs it), so
+that the assertions hold for AWS's behaviour rather than moto's.
 """
 
 from __future__ import annotations

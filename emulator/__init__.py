@@ -1,0 +1,50 @@
+"""The local AWS emulator: moto's server, plus what moto 5.2 lacks or gets wrong for the deployer.
+
+Run as ``python -m emulator --host 127.0.0.1 --port N`` (``deployer sandbox start`` does this;
+``emulator.server``). It serves every service moto emulates on one loopback port, in the
+foreground, until SIGTERM or SIGINT. It needs moto, which only the ``sandbox`` extra installs
+(``pip install 'deployer[sandbox]'``); a production ``pip install .`` installs this package
+but not moto.
+
+Before moto is imported the server sets, unless already set (``ENV_DEFAULTS``,
+``apply_env_defaults``):
+
+- ``MOTO_ACM_VALIDATION_WAIT=0``: ACM certificates are ISSUED at once (moto's default 60 s);
+- ``MOTO_IAM_LOAD_MANAGED_POLICIES=true``: AWS managed policies (``arn:aws:iam::aws:policy/...``)
+  exist, as they always do on AWS.
+
+``install_extensions()`` adds the actions moto lacks and corrects moto where it departs from AWS on
+what the deployer relies on, one module per service, as moto lays out its own. Each correction is
+a small patch of its own, listed in its module's tuple and applied at most once
+(``emulator.patching``):
+
+- RDS (``emulator.rds``): ``RDS_EXTENSIONS`` add StartDBInstanceAutomatedBackupsReplication and
+  StopDBInstanceAutomatedBackupsReplication (cross-region replication of automated backups);
+  ``RDS_CORRECTIONS``: enhanced monitoring and Performance Insights settings,
+  ModifyDBSubnetGroup, ResetDBParameterGroup, the `user` source of the parameters set,
+  cross-region read replicas, and the refusal of a replica of a source whose master password
+  Secrets Manager manages;
+- KMS (``emulator.kms``): ``KMS_EXTENSIONS`` keep EnableKeyRotation's custom rotation period and
+  report it from GetKeyRotationStatus;
+- S3 (``emulator.s3``): ``S3_CORRECTIONS``: GetBucketReplication returns the configuration as it
+  was put;
+- DynamoDB (``emulator.dynamodb``): ``DYNAMODB_CORRECTIONS``: UpdateTable's stream changes
+  (disable, then enable anew) and attribute definitions (merged, pruned to the keys in use), and
+  TagResource on a key the table already has;
+- EC2 (``emulator.ec2``): ``EC2_CORRECTIONS``: DescribeVpcEndpoints filtered by
+  `vpc-endpoint-id`;
+- Lambda (``emulator.awslambda``): ``LAMBDA_CORRECTIONS``: a function's KMSKeyArn (the key of its
+  environment variables) is kept and reported;
+- API Gateway and ACM (``emulator.apigateway``): ``APIGATEWAY_CORRECTIONS``: UpdateDomainName,
+  and ACM's refusal to delete a certificate in use; an integration created without a timeout
+  reports AWS's default of 29000 ms.
+
+It patches moto's classes, so it works in the server and in-process under ``moto.mock_aws``
+alike. Every module imports moto lazily, inside its functions: importing this package imports no
+moto and has no side effect on the environment or on moto.
+"""
+
+from emulator.extensions import install_extensions
+from emulator.server import ENV_DEFAULTS, EXIT_ADDRESS_IN_USE, apply_env_defaults
+
+__all__ = ["ENV_DEFAULTS", "EXIT_ADDRESS_IN_USE", "apply_env_defaults", "install_extensions"]

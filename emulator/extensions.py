@@ -1,0 +1,28 @@
+"""``install_extensions``: every service module's extensions, then its corrections."""
+
+from __future__ import annotations
+
+from emulator import apigateway, awslambda, dynamodb, ec2, kms, rds, s3
+from emulator.patching import install_once
+
+
+def install_extensions() -> None:
+    """Patch moto's RDS and KMS classes with the behaviour moto 5.2 lacks, and apply the
+    RDS_CORRECTIONS, S3_CORRECTIONS, DYNAMODB_CORRECTIONS, EC2_CORRECTIONS,
+    LAMBDA_CORRECTIONS and APIGATEWAY_CORRECTIONS.
+
+    Idempotent and thread-safe; affects every moto backend in this process (server or
+    ``mock_aws``).
+    """
+    install_once(
+        (
+            *rds.RDS_EXTENSIONS,
+            *kms.KMS_EXTENSIONS,
+            *rds.RDS_CORRECTIONS,
+            *s3.S3_CORRECTIONS,
+            *dynamodb.DYNAMODB_CORRECTIONS,
+            *ec2.EC2_CORRECTIONS,
+            *awslambda.LAMBDA_CORRECTIONS,
+            *apigateway.APIGATEWAY_CORRECTIONS,
+        )
+    )
