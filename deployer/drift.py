@@ -48,6 +48,7 @@ from deployer.model import (
 )
 from deployer.planner import PlanError, Values, context_for, prefetch_reads
 from deployer.resource import DataSource, Resource, driver_for, resource_driver
+from deployer.schema import block_schema
 from deployer.state import State
 
 FORMAT_VERSION = 1
@@ -298,6 +299,32 @@ def _resolve_desired(
     return out
 
 
+def uncompared(
+    tf_type: str, driver: Resource, applied: dict[str, Any], live: dict[str, Any]
+) -> list[str]:
+    """Settable attributes the read returns that nothing compares: neither the spec nor a
+    default of the driver's table sets them, so a change to them would go unseen."""
+    try:
+        schema = block_schema(tf_type)
+    except KeyError:
+        return []
+    attributes = schema.get("attributes", {})
+    settable = {
+        name for name, spec in attributes.items() if spec.get("optional") or spec.get("required")
+    } | set(schema.get("block_types", {}))
+    computed = driver.table.computed if driver.table is not None else frozenset()
+    return sorted(
+        name
+        for name, value in live.items()
+        if name in settable
+        and name not in applied
+        and name not in computed
+        and name not in driver.write_only
+        and value not in (None, "", [], {})
+        and name not in ("id", "tags_all", "region")
+    )
+
+
 def _compare(
     node: Node,
     entry: dict[str, Any] | None,
@@ -313,8 +340,10 @@ def _compare(
         result.reason = "an interrupted create: the next apply adopts or creates it"
         return result
     driver = resource_driver(node.type)
-    applied: dict[str, Any] = dict(entry.get("applied") or {})
-    want = desired[node.key]
+    # With the provider's defaults, as the planner compares: an attribute the spec leaves to
+    # its default (a key's `is_enabled`) is still watched.
+    applied: dict[str, Any] = driver.with_defaults(dict(entry.get("applied") or {}))
+    want = driver.with_defaults(desired[node.key])
     # As the planner compares: attributes AWS cannot report (the driver's write_only, such as
     # `password_wo_version`) against their last applied value too.
     result.planned = [
@@ -345,6 +374,7 @@ def _compare(
         and not is_write_only(name)
     )
     drift = diff_attributes(applied, live, driver.write_only | frozenset(result.unchecked))
+    result.unchecked = sorted({*result.unchecked, *uncompared(node.type, driver, applied, live)})
     result.changes = [
         change
         for name, (actual, expected) in sorted(drift.items())

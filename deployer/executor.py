@@ -366,6 +366,7 @@ class Executor:
             self.values.set(node.key, {**desired, **live})
             return None
         assert isinstance(driver, Resource)
+        desired = driver.with_defaults(desired)
         state = self.states[node.workspace]
         entry = state.get(node.address)
         dependencies = self._dependencies(node)

@@ -225,6 +225,8 @@ def plan_changes(
             changes[node.key] = change
             values.set(node.key, {**desired, **(change.live or {})})
             continue
+        assert isinstance(driver, Resource)
+        desired = driver.with_defaults(desired)
         live = live_reads[node.key]
         change = Change(node.key, node.workspace, node.address, node.type, Action.NOOP, live=live)
         if entry is None or entry.get("status") != "created":

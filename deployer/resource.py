@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from deployer.attributes import Table
 from deployer.aws import Clients
 from deployer.batch import BatchRead, Describe, Item, ReadBatch
 
@@ -116,6 +117,21 @@ class Resource:
     # holds what the configuration means (a write-only value the import reads back in clear):
     # the export says `lifecycle { ignore_changes = [...] }`, so a takeover replaces nothing.
     import_ignores: ClassVar[frozenset[str]] = frozenset()
+    # The attribute table (deployer/attributes.py): where each attribute lives in the API and
+    # how it changes. Its `force_new` and `write_only` rows join the sets above.
+    table: ClassVar[Table | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table = cls.__dict__.get("table")
+        if table is not None:
+            cls.force_new = cls.force_new | table.force_new
+            cls.write_only = cls.write_only | table.write_only
+
+    def with_defaults(self, desired: dict[str, Any]) -> dict[str, Any]:
+        """The desired attributes plus the provider's defaults of those the node leaves unset:
+        what the planner, the executor and drift compare with the live read."""
+        return self.table.with_defaults(desired) if self.table is not None else desired
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         raise NotImplementedError

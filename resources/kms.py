@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from deployer.attributes import Attr, Table
 from deployer.aws import is_not_found, paginate, tag_changes, tag_dict, tag_list, user_tags
 from deployer.batch import Describe, item_key
+from deployer.diff import diff_attributes
 from deployer.graph import ADDRESS_TAG
 from deployer.model import Json, Node, Ref
 from deployer.resource import Context, Resource, blueprint, resource
@@ -120,22 +122,37 @@ ALIASES = Describe(
 class Key(Resource):
     type = "aws_kms_key"
     replace_needs_consent = True
-    force_new = frozenset({"key_usage", "customer_master_key_spec", "multi_region"})
-    # Only used when the key is scheduled for deletion; AWS does not report it.
-    write_only = frozenset({"deletion_window_in_days"})
+    table = Table(
+        Attr("key_id", "KeyId", computed=True),
+        Attr("arn", "Arn", computed=True),
+        Attr("description", "Description", update=True),
+        Attr("key_usage", "KeyUsage", force_new=True, default="ENCRYPT_DECRYPT"),
+        Attr("customer_master_key_spec", "KeySpec", force_new=True, default="SYMMETRIC_DEFAULT"),
+        Attr("multi_region", "MultiRegion", force_new=True, default=False),
+        # Enabled at creation; EnableKey / DisableKey afterwards.
+        Attr("is_enabled", "Enabled", create=False, update=True, default=True),
+        # GetKeyPolicy, GetKeyRotationStatus and the tag listing are calls of their own.
+        Attr("policy", create="Policy", update=True),
+        Attr("enable_key_rotation", create=False, update=True, default=False),
+        Attr("rotation_period_in_days", create=False, update=True),
+        # Only used when the key is scheduled for deletion; AWS does not report it.
+        Attr("deletion_window_in_days", create=False, write_only=True),
+        Attr("tags", create=False, update=True),
+        service="kms",
+        create_call="CreateKey",
+        described="KeyMetadata",
+    )
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         kms = ctx.client("kms")
         key = kms.create_key(
-            Description=desired["description"],
-            KeyUsage=desired["key_usage"],
-            KeySpec=desired["customer_master_key_spec"],
-            Policy=desired["policy"],
-            MultiRegion=desired["multi_region"],
+            **self.table.create_parameters(desired),
             Tags=tag_list(desired["tags"], "TagKey", "TagValue"),
         )["KeyMetadata"]
         key_id: str = key["KeyId"]
         self._set_rotation(kms, key_id, desired)
+        if desired.get("is_enabled") is False:
+            kms.disable_key(KeyId=key_id)
         return key_id
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
@@ -151,14 +168,8 @@ class Key(Resource):
         rotation = kms.get_key_rotation_status(KeyId=id)
         tags = tag_dict(kms.list_resource_tags(KeyId=id).get("Tags"), "TagKey", "TagValue")
         return {
+            **self.table.read(meta),
             "id": meta["KeyId"],
-            "key_id": meta["KeyId"],
-            "arn": meta["Arn"],
-            "description": meta.get("Description", ""),
-            "key_usage": meta["KeyUsage"],
-            "customer_master_key_spec": meta.get("KeySpec", meta.get("CustomerMasterKeySpec")),
-            "is_enabled": meta["Enabled"],
-            "multi_region": meta.get("MultiRegion", False),
             "enable_key_rotation": rotation["KeyRotationEnabled"],
             "rotation_period_in_days": rotation.get("RotationPeriodInDays"),
             "policy": kms.get_key_policy(KeyId=id, PolicyName="default")["Policy"],
@@ -167,20 +178,22 @@ class Key(Resource):
 
     def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         kms = ctx.client("kms")
-        if desired["description"] != live.get("description"):
+        changed = diff_attributes(desired, live)
+        if "is_enabled" in changed and desired["is_enabled"]:
+            kms.enable_key(KeyId=id)  # enabled first and disabled last: the rest acts on a key
+        if "description" in changed:
             kms.update_key_description(KeyId=id, Description=desired["description"])
-        if desired["policy"] != live.get("policy"):
+        if "policy" in changed:
             kms.put_key_policy(KeyId=id, PolicyName="default", Policy=desired["policy"])
-        if (desired["enable_key_rotation"], desired.get("rotation_period_in_days")) != (
-            live.get("enable_key_rotation"),
-            live.get("rotation_period_in_days"),
-        ):
+        if {"enable_key_rotation", "rotation_period_in_days"} & changed.keys():
             self._set_rotation(kms, id, desired)
         to_set, to_remove = tag_changes(desired["tags"], live.get("tags"))
         if to_set:
             kms.tag_resource(KeyId=id, Tags=tag_list(to_set, "TagKey", "TagValue"))
         if to_remove:
             kms.untag_resource(KeyId=id, TagKeys=to_remove)
+        if "is_enabled" in changed and not desired["is_enabled"]:
+            kms.disable_key(KeyId=id)
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
         window = (ctx.node.attributes.get("deletion_window_in_days")) or 30

@@ -182,7 +182,8 @@ class Deployment:
         driver, _ = self.driver_and_context(key)
         live = self.read(key)
         assert live is not None, f"{key} is gone"
-        return diff_attributes(self.desired(key), live, driver.write_only)
+        desired = driver.with_defaults(self.desired(key))  # as the planner compares
+        return diff_attributes(desired, live, driver.write_only)
 
     def plan(self, *keys: str) -> Any:
         from deployer.planner import plan_changes

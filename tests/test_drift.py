@@ -33,6 +33,7 @@ from deployer.drift import (
     render_table,
 )
 from deployer.model import Json, Node, Ref
+from deployer.resource import resource_driver
 
 P, S = "us-east-1", "eu-west-1"
 BOTH = ["primary", "secondary"]
@@ -135,13 +136,18 @@ def test_drift_right_after_a_full_apply_is_clean(deployment: Any) -> None:
     assert not report.has_drift
     stored = [n for n in deployment.graph.nodes() if n.stored]
     assert len(report.resources) == len(stored)
-    # Unchecked attributes are listed per resource (today every read returns every applied
-    # attribute); each one is in the last-applied attributes and absent from the live read.
+    # Unchecked attributes are listed per resource, of two kinds: applied but absent from the
+    # live read (nothing to compare with), or read but neither set by the spec nor defaulted
+    # by the driver's table (nothing to compare against).
     assert report.unchecked_count == sum(len(r.unchecked) for r in report.resources)
     for result in report.resources:
+        driver = resource_driver(result.type)
+        applied = driver.with_defaults(deployment.entry(result.key)["applied"])
+        live = deployment.read(result.key) or {}
         for name in result.unchecked:
-            assert name in deployment.entry(result.key)["applied"]
-            assert name not in (deployment.read(result.key) or {})
+            assert (name in applied) != (name in live), (result.key, name)
+    key = next(r for r in report.resources if r.type == "aws_kms_key")
+    assert "is_enabled" not in key.unchecked  # the table's default makes it compared
 
     # Only reads, each of them counted; discovery is batched (one tagging call per region
     # and page, one describe per kind and VPC).
@@ -173,6 +179,19 @@ def test_drift_right_after_a_full_apply_is_clean(deployment: Any) -> None:
     assert not only.has_drift and not_in_sync(only) == {}
     assert only.parity == []
     assert 0 < only.api_calls < report.api_calls
+
+
+def test_a_key_disabled_out_of_band_is_drift(deployment: Any) -> None:
+    """`is_enabled` is left to its default by the spec; the table's default makes it compared:
+    every write to what the key encrypts would fail, and drift says so."""
+    key = "primary:aws_kms_key.s3"
+    deployment.apply(key)
+    deployment.clients("kms", P).disable_key(KeyId=entry_id(deployment, key))
+    result = by_key(drift(deployment))[key]
+    assert result.status == DRIFTED
+    assert changes(result) == {"is_enabled": (True, False)}
+    deployment.apply(key)
+    assert by_key(drift(deployment))[key].status == IN_SYNC
 
 
 def test_out_of_band_changes_are_detected_then_healed_by_apply(deployment: Any) -> None:

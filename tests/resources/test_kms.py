@@ -111,3 +111,30 @@ def test_interrupted_create_adopts_the_tagged_key(deployment: Any, client_for: A
     assert deployment.entry(KEY)["id"] == made
     keys = client_for("kms").list_keys()["Keys"]
     assert len(keys) == 1
+
+
+def test_a_key_disabled_out_of_band_is_a_change_back_to_enabled(
+    deployment: Any, client_for: Any
+) -> None:
+    """The spec leaves `is_enabled` to the provider's default (true): the table's default makes
+    it compared, so a disabled key plans an in-place update and apply enables it again."""
+    assert "is_enabled" not in deployment.graph.node(KEY).attributes
+    deployment.apply(KEY)
+    kms = client_for("kms")
+    key_id = deployment.entry(KEY)["id"]
+    kms.disable_key(KeyId=key_id)
+    plan = deployment.plan(KEY)
+    change = plan.changes[KEY]
+    assert change.action.value == "update"
+    assert change.diffs == {"is_enabled": (False, True)}
+    deployment.apply(KEY)
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["Enabled"] is True
+    assert deployment.diff(KEY) == {}
+
+
+def test_a_key_made_disabled_is_created_disabled(deployment: Any, client_for: Any) -> None:
+    deployment.graph.node(KEY).attributes["is_enabled"] = False
+    deployment.apply(KEY)
+    meta = client_for("kms").describe_key(KeyId=deployment.entry(KEY)["id"])["KeyMetadata"]
+    assert meta["Enabled"] is False
+    assert deployment.diff(KEY) == {}
