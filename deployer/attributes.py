@@ -11,7 +11,7 @@ attribute unset, so a key disabled behind our back is a change), drift, the expo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -120,18 +120,6 @@ class Table:
             parameter: row.api_value(desired[name])
             for name, row in self.rows.items()
             if (parameter := row.create_parameter) and desired.get(name) is not None
-        }
-
-    def update_parameters(
-        self, desired: Mapping[str, Any], changed: Iterable[str]
-    ) -> dict[str, Any]:
-        """The update call's parameters for the changed attributes it can change in place."""
-        return {
-            parameter: row.api_value(desired[name])
-            for name in changed
-            if (row := self.rows.get(name)) is not None
-            and not row.force_new
-            and (parameter := row.update_parameter)
         }
 
     def read(self, described: Mapping[str, Any]) -> dict[str, Any]:

@@ -708,7 +708,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 def cmd_export_hcl(args: argparse.Namespace) -> int:
     from export.targets import target
-    from export.terraform import export_files
+    from export.terraform import deployed_import_ids, export_files
 
     spec = load_spec(args.spec)
     graph = build_graph(spec)
@@ -716,17 +716,7 @@ def cmd_export_hcl(args: argparse.Namespace) -> int:
     if args.with_imports:
         session = open_session(args, spec=spec)
         states = session.states(WORKSPACES)
-        import_ids = {
-            ws: {
-                address: resource_driver(str(entry["type"])).import_id(
-                    str(entry["id"]), entry.get("attributes") or {}
-                )
-                for address in state.addresses()
-                if (entry := state.get(address) or {}).get("status") == "created"
-                and resource_driver(str(entry["type"])).importable
-            }
-            for ws, state in states.items()
-        }
+        import_ids = deployed_import_ids(states)
         if not any(import_ids.values()):
             backend = session.backend or LocalBackend(args.state_dir)
             places = " and ".join(backend.describe(ws) for ws in WORKSPACES)

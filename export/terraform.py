@@ -27,6 +27,7 @@ from deployer.model import WORKSPACES, FileDigest, Interp, Json, JsonDecode, Nod
 from deployer.resource import resource_driver
 from deployer.schema import block_schema, has_type
 from deployer.spec import Spec
+from deployer.state import State
 from export import sandbox
 from export.checkov import skip_comments
 from export.hcl import (
@@ -748,6 +749,20 @@ def export_files(
     return files
 
 
+def deployed_import_ids(states: dict[str, State]) -> dict[str, dict[str, str]]:
+    """Workspace → address → the id Terraform's import of its type asks for, for every
+    resource state says was made and whose type Terraform can import."""
+    ids: dict[str, dict[str, str]] = {}
+    for ws, state in states.items():
+        ids[ws] = {}
+        for address in state.addresses():
+            entry = state.get(address) or {}
+            driver = resource_driver(str(entry.get("type")))
+            if entry.get("status") == "created" and driver.importable:
+                ids[ws][address] = driver.import_id(str(entry["id"]), entry.get("attributes") or {})
+    return ids
+
+
 def import_blocks(exporter: Exporter, import_ids: dict[str, dict[str, str]]) -> list[BodyItem]:
     """One `import` block per deployed resource, with the id the AWS provider expects.
 
@@ -776,10 +791,8 @@ def import_blocks(exporter: Exporter, import_ids: dict[str, dict[str, str]]) -> 
         ),
     ]
     for address in exporter.addresses():
-        present = [ws for ws in exporter.present_in(address) if address in ids[ws]]
-        node = exporter.nodes[exporter.present_in(address)[0]][address]
-        if not node.stored or not present:
-            continue
+        if not any(address in ids[ws] for ws in exporter.present_in(address)):
+            continue  # not deployed, or a type Terraform cannot import
         target = f"{address}[0]" if exporter.is_conditional(address) else address
         body: list[BodyItem] = [
             Attribute("for_each", Raw(f'lookup(local.imports, "{address}", {{}})')),
