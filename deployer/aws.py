@@ -1,27 +1,75 @@
-"""Shared AWS mechanics: clients per region, retries, typed errors, waiting, tags, call counts.
+"""Shared AWS mechanics: clients per region, retries, call counts, pagination.
 
-Drivers never build clients or loop on errors themselves: they get clients from `Clients`,
-classify errors with `error_code`/`is_not_found`, retry eventual consistency with
-`retry_while`, and wait through `poll`.
+Drivers never build clients or loop on errors themselves: they get clients from `Clients`
+(whose errors are typed: deployer/errors.py), retry eventual consistency with `retry_while` and
+wait through `poll` (deployer/waiting.py), and declare their tag calls (deployer/tagging.py).
+The names of those modules are importable from here too.
 """
 
 from __future__ import annotations
 
-import os
-import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 import botocore.config
-from botocore.exceptions import ClientError
 
+from deployer.errors import (
+    NOT_FOUND_CODES,
+    AlreadyExists,
+    Conflict,
+    DeployerError,
+    NotFound,
+    describe_error,
+    error_code,
+    ignore_missing,
+    install_typed_errors,
+    is_not_found,
+    or_none,
+)
 from deployer.ratelimit import DEFAULT_RATE_LIMITS, RateLimit, RateLimiter, limiter_from
+from deployer.tagging import Tagging, tag_changes, tag_dict, tag_list, user_tags
+from deployer.waiting import (
+    delete_and_wait_gone,
+    delete_when_released,
+    poll,
+    retry_while,
+    scaled_timeout,
+    wait_gone,
+    wait_scale,
+)
 
-T = TypeVar("T")
+__all__ = [
+    "NOT_FOUND_CODES",
+    "AlreadyExists",
+    "CallCounter",
+    "Clients",
+    "Conflict",
+    "DeployerError",
+    "NotFound",
+    "Tagging",
+    "delete_and_wait_gone",
+    "delete_when_released",
+    "describe_error",
+    "error_code",
+    "iam_propagation_error",
+    "ignore_missing",
+    "is_not_found",
+    "is_read_operation",
+    "or_none",
+    "paginate",
+    "poll",
+    "retry_while",
+    "scaled_timeout",
+    "tag_changes",
+    "tag_dict",
+    "tag_list",
+    "user_tags",
+    "wait_gone",
+    "wait_scale",
+]
 
 # Botocore's "standard" retry mode: exponential backoff with jitter for throttling, 5xx and
 # connection errors. Eventual-consistency errors are retried separately (`retry_while`).
@@ -30,121 +78,6 @@ RETRY_CONFIG = botocore.config.Config(
     connect_timeout=10,
     read_timeout=60,
 )
-
-# Error codes that mean "the thing is gone", across services.
-NOT_FOUND_CODES = frozenset(
-    {
-        "NotFoundException",
-        "ResourceNotFoundException",
-        "NoSuchEntity",
-        "NoSuchBucket",
-        "NoSuchBucketPolicy",
-        "NoSuchLifecycleConfiguration",
-        "ReplicationConfigurationNotFoundError",
-        "ServerSideEncryptionConfigurationNotFoundError",
-        "NoSuchPublicAccessBlockConfiguration",
-        "NoSuchTagSet",
-        "OwnershipControlsNotFoundError",
-        "ResourceNotFound",
-        "TableNotFoundException",
-        "InvalidVpcID.NotFound",
-        "InvalidSubnetID.NotFound",
-        "InvalidInternetGatewayID.NotFound",
-        "InvalidAllocationID.NotFound",
-        "NatGatewayNotFound",
-        "InvalidRouteTableID.NotFound",
-        "InvalidRoute.NotFound",
-        "InvalidAssociationID.NotFound",
-        "InvalidVpcEndpointId.NotFound",
-        "InvalidGroup.NotFound",
-        "InvalidSecurityGroupRuleId.NotFound",
-        "InvalidFlowLogId.NotFound",
-        "DBInstanceNotFound",
-        "DBInstanceNotFoundFault",
-        "DBSubnetGroupNotFoundFault",
-        "DBParameterGroupNotFound",
-        "DBInstanceAutomatedBackupNotFound",
-        "NoSuchHostedZone",
-        "NoSuchHealthCheck",
-        "NotFound",
-        "404",
-    }
-)
-
-
-class DeployerError(Exception):
-    """An error with a message fit for the user; the CLI prints it and exits 1."""
-
-
-def error_code(exc: BaseException) -> str | None:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code"))
-    return None
-
-
-def is_not_found(exc: BaseException) -> bool:
-    code = error_code(exc)
-    return code is not None and (code in NOT_FOUND_CODES or code.endswith(".NotFound"))
-
-
-def describe_error(exc: BaseException) -> str:
-    """`Code: message` for AWS errors, the text otherwise."""
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        return f"{err.get('Code')}: {err.get('Message', '')}".strip()
-    return f"{type(exc).__name__}: {exc}"
-
-
-def wait_scale() -> float:
-    """Seconds between polls are multiplied by this (the emulator needs no real waiting)."""
-    return float(os.environ.get("DEPLOYER_WAIT_SCALE", "1"))
-
-
-def scaled_timeout(timeout: float) -> float:
-    """A timeout under `wait_scale`, never below 10 s: a slow machine still gets its retries."""
-    return max(timeout * wait_scale(), min(timeout, 10.0))
-
-
-def poll(
-    check: Callable[[], T | None],
-    *,
-    what: str,
-    timeout: float,
-    delay: float = 5.0,
-) -> T:
-    """Call `check` until it returns something other than None, or fail after `timeout`."""
-    deadline = time.monotonic() + scaled_timeout(timeout)
-    interval = delay * wait_scale()
-    while True:
-        result = check()
-        if result is not None:
-            return result
-        if time.monotonic() > deadline:
-            raise DeployerError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
-
-
-def retry_while(
-    call: Callable[[], T],
-    *,
-    retryable: Callable[[BaseException], bool],
-    timeout: float = 120.0,
-    first_delay: float = 1.0,
-) -> T:
-    """Retry a call that fails with a transient, eventual-consistency error.
-
-    Backoff doubles up to 10 s with full jitter; the last error is raised after `timeout`.
-    """
-    deadline = time.monotonic() + scaled_timeout(timeout)
-    delay = first_delay
-    while True:
-        try:
-            return call()
-        except Exception as exc:
-            if not retryable(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(random.uniform(0, delay) * wait_scale())
-            delay = min(delay * 2, 10.0)
 
 
 def iam_propagation_error(exc: BaseException) -> bool:
@@ -224,6 +157,7 @@ class Clients:
                     endpoint_url=self.endpoint_url,
                     config=RETRY_CONFIG,
                 )
+                install_typed_errors(client)
                 client.meta.events.register("before-call", self.counter)
                 limit = self.rate_limiter.hook(service, region) if self.rate_limiter else None
                 if limit is not None:
@@ -242,29 +176,3 @@ def paginate(client: Any, operation: str, result_key: str, **params: Any) -> Ite
             yield from page.get(result_key, [])
     else:
         yield from getattr(client, operation)(**params).get(result_key, [])
-
-
-def tag_list(tags: dict[str, str], key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
-    """`{"a": "b"}` → `[{"Key": "a", "Value": "b"}]`, sorted for stable calls."""
-    return [{key: k, value: v} for k, v in sorted(tags.items())]
-
-
-def tag_dict(
-    tags: Iterable[dict[str, str]] | None, key: str = "Key", value: str = "Value"
-) -> dict[str, str]:
-    return {t[key]: t[value] for t in tags or []}
-
-
-def user_tags(tags: dict[str, str]) -> dict[str, str]:
-    """Tags without the `aws:` ones that AWS itself adds."""
-    return {k: v for k, v in tags.items() if not k.startswith("aws:")}
-
-
-def tag_changes(
-    desired: dict[str, str], live: dict[str, str] | None
-) -> tuple[dict[str, str], list[str]]:
-    """(tags to set, tag keys to remove) to bring live tags to the desired ones."""
-    live = user_tags(live or {})
-    to_set = {k: v for k, v in desired.items() if live.get(k) != v}
-    to_remove = sorted(k for k in live if k not in desired)
-    return to_set, to_remove

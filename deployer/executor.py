@@ -30,6 +30,8 @@ from deployer.state import State
 Waiter = Callable[[], None]
 # How long a data source read at apply time waits for an eventually consistent resource.
 LOOKUP_TIMEOUT = 60.0
+# How long a resource just written may stay unreadable (AWS's reads lag its writes by seconds).
+READ_AFTER_WRITE_TIMEOUT_S = 15.0
 Event = dict[str, Any]
 
 
@@ -510,10 +512,17 @@ class Executor:
 
     @staticmethod
     def _read_after_write(driver: Resource, ctx: Context, resource_id: str) -> dict[str, Any]:
-        """Read back what was just written; reads can lag writes for a moment on AWS."""
-        for attempt in range(6):
-            live = driver.read(ctx, resource_id)
-            if live is not None:
-                return live
-            time.sleep(min(0.25 * 2**attempt, 4))
-        raise ApplyError(f"{ctx.node.key}: created as {resource_id} but cannot be read back")
+        """Read back what was just written; reads can lag writes for a moment on AWS (found
+        `driver.consistent_reads` times in a row before it is believed)."""
+        try:
+            return poll(
+                lambda: driver.read(ctx, resource_id),
+                what=f"{ctx.node.key} ({resource_id}) to be readable",
+                timeout=READ_AFTER_WRITE_TIMEOUT_S,
+                delay=0.5,
+                consecutive=driver.consistent_reads,
+            )
+        except DeployerError as exc:
+            raise ApplyError(
+                f"{ctx.node.key}: created as {resource_id} but cannot be read back"
+            ) from exc

@@ -30,10 +30,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from deployer.attributes import Table
 from deployer.aws import Clients
 from deployer.batch import BatchRead, Describe, Item, ReadBatch
+from deployer.diff import diff_attributes
+from deployer.tagging import Tagging
 
 if TYPE_CHECKING:
     from deployer.model import Node, Output
     from deployer.spec import Spec
+    from deployer.unmanaged import Managed, UnmanagedItem
 
 # Where IAM (a global service) and other global APIs are called.
 GLOBAL_REGION = "us-east-1"
@@ -120,6 +123,22 @@ class Resource:
     # The attribute table (deployer/attributes.py): where each attribute lives in the API and
     # how it changes. Its `force_new` and `write_only` rows join the sets above.
     table: ClassVar[Table | None] = None
+    # How the service lists, sets and removes tags (deployer/tagging.py), and which attribute
+    # names the resource in those calls (`id`, or `arn` where the service tags by ARN).
+    tagging: ClassVar[Tagging | None] = None
+    tags_on: ClassVar[str] = "id"
+    # What the resource's ARN says it is, `(service, resource type)` as in
+    # `arn:aws:ec2:…:vpc/vpc-1` → ("ec2", "vpc"); ("s3", "") where the ARN has no type. Drift
+    # names an unmanaged tagged resource by it.
+    arn_kind: ClassVar[tuple[str, str] | None] = None
+    # Attributes that hold IAM-style policy documents (the least-privilege check reads them);
+    # `key_policy`: the `policy` is a KMS key policy, where the account root's `kms:*` is
+    # AWS's own default.
+    policy_attributes: ClassVar[frozenset[str]] = frozenset()
+    key_policy: ClassVar[bool] = False
+    # A read right after a write must find the resource this many times in a row before it is
+    # believed (services whose reads come from replicas that lag the write).
+    consistent_reads: ClassVar[int] = 1
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -127,6 +146,10 @@ class Resource:
         if table is not None:
             cls.force_new = cls.force_new | table.force_new
             cls.write_only = cls.write_only | table.write_only
+
+    @property
+    def service(self) -> str | None:
+        return self.table.service if self.table is not None else None
 
     def with_defaults(self, desired: dict[str, Any]) -> dict[str, Any]:
         """The desired attributes plus the provider's defaults of those the node leaves unset:
@@ -136,11 +159,49 @@ class Resource:
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         raise NotImplementedError
 
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        """The API's description of the resource (the shape the table's `field`s are read
+        from), None when it is gone. Drivers that use the generic `read` define it."""
+        raise NotImplementedError(f"{self.type} has no describe")
+
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        raise NotImplementedError
+        """The table's attributes from `describe`, and the tags from the tag listing."""
+        if self.table is None:
+            raise NotImplementedError(f"{self.type} has no read")
+        described = self.describe(ctx, id)
+        if described is None:
+            return None
+        live = {"id": id, **self.table.read(described)}
+        if self.tagging is not None and self.tagging.list_call is not None:
+            live["tags"] = self.tagging.read(
+                ctx.client(self.table.service), self.tag_target(id, live)
+            )
+        return live
 
     def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
-        raise NotImplementedError(f"{self.type} cannot be updated in place")
+        """Whatever changed, through the table's update call and setters, then the tags; a
+        driver with attributes no call of the table changes overrides this."""
+        if self.table is None:
+            raise NotImplementedError(f"{self.type} cannot be updated in place")
+        changed = set(diff_attributes(desired, live, self.write_only))
+        left = self.table.unsent(changed - {"tags"})
+        if left:
+            raise NotImplementedError(f"{self.type}: no call changes {', '.join(sorted(left))}")
+        client = ctx.client(self.table.service)
+        self.table.apply_update(client, id, desired, changed - {"tags"})
+        self.update_tags(ctx, id, desired, live)
+
+    def tag_target(self, id: str, live: dict[str, Any]) -> str:
+        """What names the resource in its tag calls (its id, or the attribute `tags_on`)."""
+        return id if self.tags_on == "id" else str(live[self.tags_on])
+
+    def update_tags(
+        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
+    ) -> None:
+        if self.tagging is None or "tags" not in desired:
+            return
+        client = ctx.client(self.service or "")
+        self.tagging.update(client, self.tag_target(id, live), desired["tags"], live.get("tags"))
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
         raise NotImplementedError
@@ -169,6 +230,11 @@ class Resource:
         """Why this resource must not be deleted now (data, protection), or None. Read-only:
         destroy asks every resource first, so that a refusal leaves everything in place."""
         return None
+
+    def unmanaged(self, ctx: Context, id: str, managed: Managed) -> Iterable[UnmanagedItem]:
+        """What lives inside this resource that no state entry manages (the subnets, groups,
+        rules and routes of a VPC): drift asks every managed resource of the type."""
+        return ()
 
 
 class DataSource:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import botocore.session
+from botocore import xform_name
 
-from deployer.attributes import Attr, Table
+from deployer.attributes import Attr, Setter, Table
 from deployer.graph import build_graph
 from deployer.model import Json
 from deployer.resource import registered_data_sources, registered_resources
 from deployer.schema import block_schema, resource_schema, validate_attributes
+from deployer.tagging import Tagging
 
 
 def test_every_node_uses_only_schema_attributes(spec: Any) -> None:
@@ -49,17 +51,34 @@ def test_policies_are_json_documents_not_pasted_strings(spec: Any) -> None:
                 assert isinstance(value, Json), f"{node.key}.{name}"
 
 
+def has_path(shape: Any, path: str) -> bool:
+    """Whether a botocore shape has the member at a dotted path (through lists too)."""
+    for step in path.split("."):
+        while shape.type_name == "list":
+            shape = shape.member
+        if shape.type_name != "structure" or step not in shape.members:
+            return False
+        shape = shape.members[step]
+    return True
+
+
+def operation_input(model: Any, operation: str) -> Any:
+    return model.operation_model(operation).input_shape
+
+
 def table_problems(tf_type: str, table: Table) -> list[str]:
     """What is wrong with a driver's attribute table, against the schema and botocore."""
     schema = block_schema(tf_type)
     attributes, blocks = schema["attributes"], schema.get("block_types", {})
     model = botocore.session.get_session().get_service_model(table.service)
-    create_input = model.operation_model(table.create_call).input_shape.members
-    update_input = (
-        model.operation_model(table.update_call).input_shape.members if table.update_call else {}
-    )
-    described = model.shape_for(table.described).members
+    calls = [table.create_call, *([table.update_call] if table.update_call else [])]
+    calls += list(table.other_calls)
+    inputs = {call: operation_input(model, call) for call in calls}
+    described = model.shape_for(table.described)
     problems: list[str] = []
+    update_input = inputs.get(table.update_call or "")
+    if table.id_parameter and update_input and not has_path(update_input, table.id_parameter):
+        problems.append(f"{tf_type}: {table.update_call} has no {table.id_parameter}")
     for row in table:
         where = f"{tf_type}.{row.name}"
         spec = attributes.get(row.name)
@@ -72,13 +91,41 @@ def table_problems(tf_type: str, table: Table) -> list[str]:
             problems.append(f"{where}: neither updatable nor forcing a replacement")
         if row.force_new and row.update is not False:
             problems.append(f"{where}: both updatable and forcing a replacement")
-        if row.create_parameter and row.create_parameter not in create_input:
-            problems.append(f"{where}: {table.create_call} has no {row.create_parameter}")
-        parameter = row.update_parameter
-        if table.update_call and parameter and parameter not in update_input:
-            problems.append(f"{where}: {table.update_call} has no {parameter}")
-        if row.field and row.field not in described:
+        for call, shape in inputs.items():
+            parameter = row.parameter_for(call, table)
+            if parameter and not has_path(shape, parameter):
+                problems.append(f"{where}: {call} has no {parameter}")
+        if row.setter is not None:
+            setter = row.setter
+            shape = operation_input(model, setter.operation)
+            for parameter in (setter.parameter, table.id_parameter or "", *setter.fixed):
+                if not has_path(shape, parameter):
+                    problems.append(f"{where}: {setter.operation} has no {parameter}")
+        if row.field and not has_path(described, row.field):
             problems.append(f"{where}: {table.described} has no {row.field}")
+    return problems
+
+
+def tagging_problems(tf_type: str, service: str, tagging: Tagging) -> list[str]:
+    """What is wrong with a driver's tag calls, against botocore's model."""
+    model = botocore.session.get_session().get_service_model(service)
+    operations = {xform_name(name): name for name in model.operation_names}
+    problems: list[str] = []
+    calls = [
+        (tagging.list_call, []),
+        (tagging.tag_call, [tagging.tags_param]),
+        (tagging.untag_call, [tagging.keys_param]),
+    ]
+    for method, parameters in calls:
+        if method is None:
+            continue
+        if method not in operations:
+            problems.append(f"{tf_type}: {service} has no {method}")
+            continue
+        shape = operation_input(model, operations[method])
+        for parameter in (tagging.resource, *tagging.fixed, *parameters):
+            if not has_path(shape, parameter):
+                problems.append(f"{tf_type}: {operations[method]} has no {parameter}")
     return problems
 
 
@@ -91,15 +138,28 @@ def test_every_attribute_table_agrees_with_the_schema_and_the_api() -> None:
     assert problems == []
 
 
+def test_every_drivers_tag_calls_exist() -> None:
+    problems = [
+        problem
+        for tf_type, driver in registered_resources().items()
+        if driver.tagging is not None
+        for problem in tagging_problems(tf_type, driver.service or "", driver.tagging)
+    ]
+    assert problems == []
+
+
 def test_the_table_check_catches_what_it_should() -> None:
     wrong = Table(
         Attr("is_enabled", "IsEnabled", update=True),
         Attr("key_usage", create="Usage", force_new=True, update=True),
         Attr("description", "Description"),
         Attr("enabled_flag", "Enabled"),
+        Attr("policy", create=False, update=Setter("PutKeyPolicy", "Document")),
+        Attr("multi_region", "Origin.Region", force_new=True),
         service="kms",
         create_call="CreateKey",
         described="KeyMetadata",
+        id_parameter="KeyId",
     )
     assert table_problems("aws_kms_key", wrong) == [
         "aws_kms_key.is_enabled: CreateKey has no IsEnabled",
@@ -108,4 +168,17 @@ def test_the_table_check_catches_what_it_should() -> None:
         "aws_kms_key.key_usage: CreateKey has no Usage",
         "aws_kms_key.description: neither updatable nor forcing a replacement",
         "aws_kms_key.enabled_flag: not in the provider schema",
+        "aws_kms_key.policy: PutKeyPolicy has no Document",
+        "aws_kms_key.multi_region: CreateKey has no Origin.Region",
+        "aws_kms_key.multi_region: KeyMetadata has no Origin.Region",
+    ]
+
+
+def test_the_tagging_check_catches_what_it_should() -> None:
+    wrong = Tagging("KeyArn", list_call="list_key_tags", keys_param="Keys", key="TagKey")
+    assert tagging_problems("aws_kms_key", "kms", wrong) == [
+        "aws_kms_key: kms has no list_key_tags",
+        "aws_kms_key: TagResource has no KeyArn",
+        "aws_kms_key: UntagResource has no KeyArn",
+        "aws_kms_key: UntagResource has no Keys",
     ]
