@@ -31,9 +31,16 @@ from deployer.backends import Backend, LocalBackend, S3Backend, create_bucket
 from deployer.executor import ApplyResult, Executor
 from deployer.faults import from_environment
 from deployer.graph import Graph, build_graph
-from deployer.model import WORKSPACES, Ref, attribute_value, resolve, split_key
-from deployer.planner import Action, Change, Plan, plan_changes, plan_to_json, render_plan
-from deployer.resource import resource_driver
+from deployer.graph_render import render_dot, render_mermaid
+from deployer.guards import (
+    refuse_blocked_deletes,
+    refuse_data_loss,
+    require_primary_first,
+    require_secondary_destroyed_first,
+)
+from deployer.model import WORKSPACES, split_key
+from deployer.outputs import outputs_of
+from deployer.planner import Plan, destroy_plan, plan_changes, plan_to_json, render_plan
 from deployer.spec import Spec, load_spec
 from deployer.state import State, force_unlock, workspace_lock
 
@@ -54,7 +61,10 @@ class Session:
 
     def states(self, workspaces: Sequence[str]) -> dict[str, State]:
         """Every workspace's state: the others are read for cross-workspace references."""
-        return {ws: State.load(self.state_dir, ws, self.backend) for ws in WORKSPACES}
+        return {ws: self.state_of(ws) for ws in WORKSPACES}
+
+    def state_of(self, workspace: str) -> State:
+        return State.load(self.state_dir, workspace, self.backend)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -427,23 +437,10 @@ class Progress:
             print(line, file=self.stream, flush=True)
 
 
-def require_primary_first(session: Session, workspaces: list[str]) -> None:
-    """The secondary references the primary (IAM roles, the source bucket, the database)."""
-    if (
-        workspaces == ["secondary"]
-        and not State.load(session.state_dir, "primary", session.backend).addresses()
-    ):
-        raise DeployerError(
-            f"the primary workspace ({session.spec.region('primary')}) is not applied yet: "
-            f"the secondary depends on it, so primary comes first (`deployer apply --region "
-            f"{session.spec.region('primary')}`, or `deployer apply` for both)"
-        )
-
-
 def cmd_apply(args: argparse.Namespace) -> int:
     session = open_session(args)
     workspaces = selected_workspaces(session.spec, args.region)
-    require_primary_first(session, workspaces)
+    require_primary_first(session.spec, session.state_of, workspaces)
     graph = build_graph(session.spec, workspaces)
     log = sys.stderr if args.json else sys.stdout
     with locked(session, workspaces, "apply"):
@@ -510,35 +507,6 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return 0
 
 
-def refuse_data_loss(plan: Plan, allowed: bool) -> None:
-    """Replacing a database or a table deletes its data: only when asked for explicitly."""
-    risky = [
-        c
-        for c in plan.actionable()
-        if c.action == Action.REPLACE and resource_driver(c.type).replace_needs_consent
-    ]
-    if risky and not allowed:
-        lines = [f"  {c.address} ({c.workspace}): {', '.join(c.forces)} changed" for c in risky]
-        raise DeployerError(
-            "this plan replaces resources that hold data, which deletes the data:\n"
-            + "\n".join(lines)
-            + "\nrerun with --allow-replace if that is intended (nothing was changed)"
-        )
-
-
-def refuse_blocked_deletes(executor: Executor, plan: Plan) -> None:
-    """Ask every resource to be deleted first, so that a refusal changes nothing."""
-    blockers = executor.delete_blockers(plan)
-    if blockers:
-        lines = [
-            f"  {split_key(k)[1]} ({split_key(k)[0]}): {why}" for k, why in sorted(blockers.items())
-        ]
-        raise DeployerError(
-            "some resources cannot be deleted as things stand (nothing was changed):\n"
-            + "\n".join(lines)
-        )
-
-
 def _summary(plan: Plan, result: ApplyResult) -> dict[str, int]:
     counts = {"added": 0, "changed": 0, "destroyed": 0}
     for action in result.done.values():
@@ -554,31 +522,11 @@ def _summary(plan: Plan, result: ApplyResult) -> dict[str, int]:
 def cmd_destroy(args: argparse.Namespace) -> int:
     session = open_session(args)
     workspaces = selected_workspaces(session.spec, args.region)
-    if workspaces == ["primary"]:
-        secondary = State.load(session.state_dir, "secondary", session.backend)
-        if secondary.addresses():
-            raise DeployerError(
-                f"the secondary workspace still has {len(secondary.addresses())} resources that "
-                "depend on the primary: destroy secondary first (`deployer destroy --region "
-                f"{session.spec.region('secondary')}`), or destroy both with no --region"
-            )
+    require_secondary_destroyed_first(session.spec, session.state_of, workspaces)
     graph = build_graph(session.spec, workspaces)
     with locked(session, workspaces, "destroy"):
         states = session.states(workspaces)
-        changes = {}
-        for ws in workspaces:
-            for address in states[ws].addresses():
-                entry = states[ws].get(address) or {}
-                key = f"{ws}:{address}"
-                changes[key] = Change(
-                    key,
-                    ws,
-                    address,
-                    entry.get("type", "?"),
-                    Action.DELETE,
-                    live=entry.get("attributes"),
-                )
-        plan = Plan(changes, workspaces)
+        plan = destroy_plan(states, workspaces)
         if not plan.has_changes:
             print("No resources to destroy: the state is empty.")
             return 0
@@ -612,24 +560,6 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     return 0
 
 
-def outputs_of(graph: Graph, states: dict[str, State]) -> dict[str, dict[str, Any]]:
-    """Each applied workspace's outputs, resolved from its state."""
-    result: dict[str, dict[str, Any]] = {}
-    for output in graph.outputs:
-        state = states[output.workspace]
-
-        def lookup(ref: Ref, ws: str = output.workspace) -> Any:
-            target_ws = ref.workspace or ws
-            entry = states[target_ws].get(ref.address) or {}
-            values = {**(entry.get("applied") or {}), **(entry.get("attributes") or {})}
-            return attribute_value(values, ref.attribute)
-
-        if not state.addresses():
-            continue
-        result.setdefault(output.workspace, {})[output.name] = resolve(output.value, lookup)
-    return result
-
-
 def cmd_output(args: argparse.Namespace) -> int:
     session = open_session(args)
     spec = session.spec
@@ -660,29 +590,6 @@ def cmd_graph(args: argparse.Namespace) -> int:
     render: Callable[[Graph], str] = render_dot if args.format == "dot" else render_mermaid
     print(render(graph))
     return 0
-
-
-def render_dot(graph: Graph) -> str:
-    lines = ["digraph deployer {", "  rankdir=LR;", '  node [shape=box, fontname="Helvetica"];']
-    for node in graph.nodes():
-        shape = ", style=dashed" if node.data else ""
-        lines.append(f'  "{node.key}" [label="{node.address}\\n({node.workspace})"{shape}];')
-    for dep, dependent in sorted(graph.dag.edges):
-        style = "" if graph.dag.edges[dep, dependent]["ready"] else " [style=dotted]"
-        lines.append(f'  "{dep}" -> "{dependent}"{style};')
-    lines.append("}")
-    return "\n".join(lines)
-
-
-def render_mermaid(graph: Graph) -> str:
-    ids = {node.key: f"n{i}" for i, node in enumerate(graph.nodes())}
-    lines = ["flowchart LR"]
-    for node in graph.nodes():
-        lines.append(f'  {ids[node.key]}["{node.address} ({node.workspace})"]')
-    for dep, dependent in sorted(graph.dag.edges):
-        arrow = "-->" if graph.dag.edges[dep, dependent]["ready"] else "-.->"
-        lines.append(f"  {ids[dep]} {arrow} {ids[dependent]}")
-    return "\n".join(lines)
 
 
 def cmd_drift(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 
 import networkx as nx
 
-from deployer.aws import Clients, DeployerError, describe_error, is_not_found, poll
+from deployer.aws import Clients, DeployerError, describe_error, ignore_missing, poll
 from deployer.diff import diff_attributes
 from deployer.graph import Graph
 from deployer.model import Node, contains_unknown, ref_key, resolve, split_key
@@ -295,11 +295,7 @@ class Executor:
 
     @staticmethod
     def _delete_quietly(driver: Resource, ctx: Context, resource_id: str) -> None:
-        try:
-            driver.delete(ctx, resource_id, None)
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
+        ignore_missing(lambda: driver.delete(ctx, resource_id, None))
 
     def _context(self, node: Node) -> Context:
         return context_for(self.clients, self.graph.spec.region, node, self.options)
@@ -326,11 +322,7 @@ class Executor:
                 raise ApplyError(f"{change.key}: {blocker}")
             self.emit({"event": "start", "key": change.key, "action": "delete"})
             began = time.monotonic()
-            try:
-                driver.delete(ctx, resource_id, entry.get("attributes"))
-            except Exception as exc:
-                if not is_not_found(exc):
-                    raise
+            ignore_missing(lambda: driver.delete(ctx, resource_id, entry.get("attributes")))
             self.emit(
                 {
                     "event": "done",
@@ -348,6 +340,7 @@ class Executor:
         return None
 
     def _converge(self, change: Change, result: ApplyResult) -> Waiter | None:
+        """Bring one node to its desired attributes; the waiter for its readiness, if any."""
         node = self.graph.node(change.key)
         driver = driver_for(node)
         desired = resolve(node.attributes, self.values.lookup_from(node.workspace))
@@ -355,104 +348,22 @@ class Executor:
             raise ApplyError(f"{node.key}: some attributes are still unknown")
         ctx = self._context(node)
         if isinstance(driver, DataSource):
-            live = change.live
-            if live is None:
-                # Read at apply time because what it looks up was made in this run: IAM and
-                # others may take a few seconds to show a new resource everywhere.
-                live = poll(
-                    lambda: driver.read(ctx, desired),
-                    what=f"{node.key} to find what it looks up",
-                    timeout=LOOKUP_TIMEOUT,
-                    delay=2.0,
-                )
-            self.values.set(node.key, {**desired, **live})
+            self._look_up(node, driver, ctx, desired, change.live)
             return None
         assert isinstance(driver, Resource)
         desired = driver.with_defaults(desired)
-        state = self.states[node.workspace]
-        entry = state.get(node.address)
-        dependencies = self._dependencies(node)
+        entry = self.states[node.workspace].get(node.address)
         began = time.monotonic()
-
         if change.action in (Action.CREATE, Action.REPLACE) or entry is None:
-            verb = "replace" if change.action == Action.REPLACE else "create"
-            self.emit({"event": "start", "key": node.key, "action": verb})
-            # Create before destroy: the old object stays (deposed) until its users moved on.
-            deposed = list((entry or {}).get("deposed") or [])
-            if (
-                change.action == Action.REPLACE
-                and driver.create_before_destroy
-                and entry is not None
-                and entry.get("status") == "created"
-                and entry["id"] not in deposed
-            ):
-                deposed.append(entry["id"])
-            kept = {"deposed": deposed} if deposed else {}
-            resource_id = None
-            if entry is not None and entry.get("status") == "creating":
-                resource_id = driver.find(ctx, desired)
-                if resource_id in deposed:  # the old object, not what the create made
-                    resource_id = None
-            if resource_id is None:
-                state.record(
-                    node.address,
-                    {
-                        "type": node.type,
-                        "status": "creating",
-                        "applied": desired,
-                        "dependencies": dependencies,
-                        **kept,
-                    },
-                )
-                resource_id = driver.create(ctx, desired)
-            record = {
-                "type": node.type,
-                "status": "created",
-                "id": resource_id,
-                "applied": desired,
-                "dependencies": dependencies,
-                "attributes": {},
-                **kept,
-            }
-            state.record(node.address, record)
-            live = self._read_after_write(driver, ctx, resource_id)
-            diffs = diff_attributes(desired, live, driver.write_only)
-            if diffs:  # an adopted resource that differs from the spec
-                driver.update(ctx, resource_id, desired, live)
-                live = self._read_after_write(driver, ctx, resource_id)
-            record["attributes"] = live
-            state.record(node.address, record)
-            action = verb
+            resource_id, live = self._create(node, driver, ctx, change, desired, entry)
+            action = "replace" if change.action == Action.REPLACE else "create"
         else:
             live = change.live or {}  # with the state-only attributes (planner)
-            diffs = diff_attributes(desired, live)
             resource_id = entry["id"]
-            if not diffs:
+            if not diff_attributes(desired, live):
                 self.values.set(node.key, {**desired, **live})
                 return None
-            forced = sorted(set(diffs) & driver.force_new)
-            if forced:
-                raise ApplyError(
-                    f"{node.key}: {', '.join(forced)} changed during apply and force a "
-                    "replacement; run plan again"
-                )
-            self.emit(
-                {"event": "start", "key": node.key, "action": "update", "attributes": sorted(diffs)}
-            )
-            driver.update(ctx, resource_id, desired, live)
-            live = self._read_after_write(driver, ctx, resource_id)
-            state.record(
-                node.address,
-                {
-                    "type": node.type,
-                    "status": "created",
-                    "id": resource_id,
-                    "applied": desired,
-                    "dependencies": dependencies,
-                    "attributes": live,
-                    **({"deposed": entry["deposed"]} if entry.get("deposed") else {}),
-                },
-            )
+            live = self._update(node, driver, ctx, desired, live, entry)
             action = "update"
         self.values.set(node.key, {**desired, **live})
         result.done[node.key] = action
@@ -465,6 +376,132 @@ class Executor:
                 "seconds": time.monotonic() - began,
             }
         )
+        return self._waiter(node, driver, ctx, resource_id, desired)
+
+    def _look_up(
+        self,
+        node: Node,
+        driver: DataSource,
+        ctx: Context,
+        desired: dict[str, Any],
+        planned: dict[str, Any] | None,
+    ) -> None:
+        """A data source: what the plan read, or (when what it looks up was made in this run)
+        a read now, retried a while since IAM and others show a new resource late."""
+        live = planned
+        if live is None:
+            live = poll(
+                lambda: driver.read(ctx, desired),
+                what=f"{node.key} to find what it looks up",
+                timeout=LOOKUP_TIMEOUT,
+                delay=2.0,
+            )
+        self.values.set(node.key, {**desired, **live})
+
+    def _record(
+        self,
+        node: Node,
+        status: str,
+        desired: dict[str, Any],
+        *,
+        resource_id: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        deposed: list[str] | None = None,
+    ) -> None:
+        """Write the node's state entry (the one place entries are built)."""
+        entry: dict[str, Any] = {"type": node.type, "status": status}
+        if resource_id is not None:
+            entry["id"] = resource_id
+        entry["applied"] = desired
+        entry["dependencies"] = self._dependencies(node)
+        if attributes is not None:
+            entry["attributes"] = attributes
+        if deposed:
+            entry["deposed"] = deposed
+        self.states[node.workspace].record(node.address, entry)
+
+    def _create(
+        self,
+        node: Node,
+        driver: Resource,
+        ctx: Context,
+        change: Change,
+        desired: dict[str, Any],
+        entry: dict[str, Any] | None,
+    ) -> tuple[str, dict[str, Any]]:
+        """Create (or adopt what an interrupted create made), recording the intent first; the
+        new id and its live attributes."""
+        verb = "replace" if change.action == Action.REPLACE else "create"
+        self.emit({"event": "start", "key": node.key, "action": verb})
+        # Create before destroy: the old object stays (deposed) until its users moved on.
+        deposed = list((entry or {}).get("deposed") or [])
+        if (
+            change.action == Action.REPLACE
+            and driver.create_before_destroy
+            and entry is not None
+            and entry.get("status") == "created"
+            and entry["id"] not in deposed
+        ):
+            deposed.append(entry["id"])
+        resource_id = None
+        if entry is not None and entry.get("status") == "creating":
+            resource_id = driver.find(ctx, desired)
+            if resource_id in deposed:  # the old object, not what the create made
+                resource_id = None
+        if resource_id is None:
+            self._record(node, "creating", desired, deposed=deposed)
+            resource_id = driver.create(ctx, desired)
+        self._record(
+            node, "created", desired, resource_id=resource_id, attributes={}, deposed=deposed
+        )
+        live = self._read_after_write(driver, ctx, resource_id)
+        if diff_attributes(desired, live, driver.write_only):  # adopted, and not as specified
+            driver.update(ctx, resource_id, desired, live)
+            live = self._read_after_write(driver, ctx, resource_id)
+        self._record(
+            node, "created", desired, resource_id=resource_id, attributes=live, deposed=deposed
+        )
+        return resource_id, live
+
+    def _update(
+        self,
+        node: Node,
+        driver: Resource,
+        ctx: Context,
+        desired: dict[str, Any],
+        live: dict[str, Any],
+        entry: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Change in place what differs; the live attributes afterwards."""
+        diffs = diff_attributes(desired, live)
+        forced = sorted(set(diffs) & driver.force_new)
+        if forced:
+            raise ApplyError(
+                f"{node.key}: {', '.join(forced)} changed during apply and force a "
+                "replacement; run plan again"
+            )
+        self.emit(
+            {"event": "start", "key": node.key, "action": "update", "attributes": sorted(diffs)}
+        )
+        resource_id = entry["id"]
+        driver.update(ctx, resource_id, desired, live)
+        live = self._read_after_write(driver, ctx, resource_id)
+        self._record(
+            node,
+            "created",
+            desired,
+            resource_id=resource_id,
+            attributes=live,
+            deposed=entry.get("deposed"),
+        )
+        return live
+
+    def _waiter(
+        self, node: Node, driver: Resource, ctx: Context, resource_id: str, desired: dict[str, Any]
+    ) -> Waiter:
+        """What waits for the resource to be ready (off the worker pool), then reads it again
+        where attributes appear only then."""
+        state = self.states[node.workspace]
 
         def wait() -> None:
             with self._ticker(node.key):

@@ -278,6 +278,20 @@ def plan_changes(
     return Plan(changes, workspaces)
 
 
+def destroy_plan(states: dict[str, State], workspaces: list[str]) -> Plan:
+    """Every resource the workspaces' states record, to be deleted (no read needed: what is
+    already gone is skipped when deleted)."""
+    changes: dict[str, Change] = {}
+    for ws in workspaces:
+        for address in states[ws].addresses():
+            entry = states[ws].get(address) or {}
+            key = node_key(ws, address)
+            tf_type = entry.get("type", "?")
+            live = entry.get("attributes")
+            changes[key] = Change(key, ws, address, tf_type, Action.DELETE, live=live)
+    return Plan(changes, workspaces)
+
+
 def with_state_only(
     live: dict[str, Any], entry: dict[str, Any], driver: Resource
 ) -> dict[str, Any]:
