@@ -59,6 +59,8 @@ class Setter:
     operation: str
     parameter: str
     fixed: Mapping[str, Any] = dataclass_field(default_factory=dict)
+    # The parameter naming the resource, where it is not the table's `id_parameter`.
+    id_parameter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -247,18 +249,22 @@ class Table:
         """Change the `changed` attributes in place: one update call for the rows it takes,
         then each `Setter` row's own call. Rows the table cannot send are the driver's."""
         changed = set(changed)
+        request = self.update_parameters(desired, changed)
+        setters = [
+            (name, row, row.setter)
+            for name in sorted(changed)
+            if (row := self.rows.get(name)) is not None and row.setter is not None
+        ]
+        if not request and not setters:
+            return
         if self.id_parameter is None:
             raise TypeError(f"{self.described}: the table names no id parameter for updates")
-        request = self.update_parameters(desired, changed)
         if request and self.update_call is not None:
             getattr(client, xform_name(self.update_call))(**{self.id_parameter: id}, **request)
-        for name in sorted(changed):
-            row = self.rows.get(name)
-            setter = row.setter if row is not None else None
-            if setter is None or row is None:
-                continue
+        for name, row, setter in setters:
+            assert setter is not None
             getattr(client, xform_name(setter.operation))(
-                **{self.id_parameter: id},
+                **{setter.id_parameter or self.id_parameter: id},
                 **setter.fixed,
                 **{setter.parameter: row.api_value(desired.get(name))},
             )

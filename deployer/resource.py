@@ -179,17 +179,34 @@ class Resource:
         return live
 
     def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
-        """Whatever changed, through the table's update call and setters, then the tags; a
-        driver with attributes no call of the table changes overrides this."""
+        """Whatever changed, through the table's update call and setters and the tag calls. A
+        driver with attributes no call of its table changes handles those and passes the rest
+        to `apply_changes`."""
         if self.table is None:
             raise NotImplementedError(f"{self.type} cannot be updated in place")
-        changed = set(diff_attributes(desired, live, self.write_only))
-        left = self.table.unsent(changed - {"tags"})
+        self.apply_changes(ctx, id, desired, live, self.changed(desired, live))
+
+    def changed(self, desired: dict[str, Any], live: dict[str, Any]) -> set[str]:
+        """The managed attributes whose live value differs from the desired one."""
+        return set(diff_attributes(desired, live, self.write_only))
+
+    def apply_changes(
+        self,
+        ctx: Context,
+        id: str,
+        desired: dict[str, Any],
+        live: dict[str, Any],
+        names: set[str],
+    ) -> None:
+        """Change `names` in place with the table's calls (and the tags with the tag calls)."""
+        assert self.table is not None
+        tags = {"tags"} if self.tagging is not None else set()
+        left = self.table.unsent(names - tags)
         if left:
             raise NotImplementedError(f"{self.type}: no call changes {', '.join(sorted(left))}")
-        client = ctx.client(self.table.service)
-        self.table.apply_update(client, id, desired, changed - {"tags"})
-        self.update_tags(ctx, id, desired, live)
+        self.table.apply_update(ctx.client(self.table.service), id, desired, names - tags)
+        if names & tags:
+            self.update_tags(ctx, id, desired, live)
 
     def tag_target(self, id: str, live: dict[str, Any]) -> str:
         """What names the resource in its tag calls (its id, or the attribute `tags_on`)."""

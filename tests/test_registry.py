@@ -98,7 +98,11 @@ def table_problems(tf_type: str, table: Table) -> list[str]:
         if row.setter is not None:
             setter = row.setter
             shape = operation_input(model, setter.operation)
-            for parameter in (setter.parameter, table.id_parameter or "", *setter.fixed):
+            for parameter in (
+                setter.parameter,
+                setter.id_parameter or table.id_parameter or "",
+                *setter.fixed,
+            ):
                 if not has_path(shape, parameter):
                     problems.append(f"{where}: {setter.operation} has no {parameter}")
         if row.field and not has_path(described, row.field):
