@@ -29,7 +29,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from deployer.aws import DeployerError
+from deployer.errors import (
+    DeployerError,
+    PreconditionFailed,
+    error_code,
+    is_kind,
+    is_not_found,
+)
 
 # The holder of an S3 lock renews it this often; a lock not renewed for LOCK_EXPIRY_SECONDS is
 # reported as stale (its holder is most likely gone). Module constants so that tests can
@@ -211,13 +217,13 @@ class S3Backend:
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=self.key(workspace))["Body"]
         except Exception as exc:
-            if _code(exc) in ("NoSuchKey", "404", "NotFound"):
-                return None
-            if _code(exc) == "NoSuchBucket":
+            if error_code(exc) == "NoSuchBucket":
                 raise StateError(
                     f"the state bucket {self.bucket} does not exist: create it with "
                     f"`deployer init --backend-bucket {self.bucket}`"
                 ) from exc
+            if is_not_found(exc):
+                return None
             raise
         data: bytes = body.read()
         return data
@@ -257,11 +263,11 @@ class S3Backend:
                 IfNoneMatch="*",
             )
         except Exception as exc:
-            if _code(exc) in PRECONDITION_CODES:
+            if is_kind(exc, PreconditionFailed):
                 held = self._read_lock(workspace)
                 where = f" (s3://{self.bucket}/{key})"
                 raise LockedError(lock_message(workspace, held, where)) from None
-            if _code(exc) == "NoSuchBucket":
+            if error_code(exc) == "NoSuchBucket":
                 raise StateError(
                     f"the state bucket {self.bucket} does not exist: create it with "
                     f"`deployer init --backend-bucket {self.bucket}`"
@@ -309,16 +315,16 @@ class S3Backend:
                     self.client.delete_object(Bucket=self.bucket, Key=key, IfMatch=etag)
                     return
                 except Exception as exc:
-                    if _code(exc) in PRECONDITION_CODES + NOT_FOUND_CODES:
+                    if is_kind(exc, PreconditionFailed) or is_not_found(exc):
                         raise
                     # A store without conditional deletes: compare, then delete, below.
             if self.client.head_object(Bucket=self.bucket, Key=key)["ETag"] != etag:
                 raise _precondition_failed()
             self.client.delete_object(Bucket=self.bucket, Key=key)
         except Exception as exc:
-            if _code(exc) in NOT_FOUND_CODES:
+            if is_not_found(exc):
                 return  # released already (force-unlock)
-            if _code(exc) in PRECONDITION_CODES:
+            if is_kind(exc, PreconditionFailed):
                 _warn(
                     f"the lock of workspace {workspace} (s3://{self.bucket}/{key}) is no longer "
                     "the one this run took (released with force-unlock and taken by another "
@@ -332,7 +338,7 @@ class S3Backend:
         try:
             self.client.head_object(Bucket=self.bucket, Key=key)
         except Exception as exc:
-            if _code(exc) in ("404", "NoSuchKey", "NotFound"):
+            if is_not_found(exc):
                 return False
             raise
         self.client.delete_object(Bucket=self.bucket, Key=key)
@@ -367,7 +373,7 @@ class _Heartbeat(threading.Thread):
         try:
             self.etag = self.backend._put_if_match(self.key, body, self.etag)
         except Exception as exc:
-            if _code(exc) in PRECONDITION_CODES + NOT_FOUND_CODES:
+            if is_kind(exc, PreconditionFailed) or is_not_found(exc):
                 self.lost = True
                 _warn(
                     f"the lock of workspace {self.workspace} "
@@ -376,10 +382,6 @@ class _Heartbeat(threading.Thread):
                 )
                 return False
         return True
-
-
-PRECONDITION_CODES = ("PreconditionFailed", "412", "ConditionalRequestConflict")
-NOT_FOUND_CODES = ("NoSuchKey", "404", "NotFound")
 
 
 def _precondition_failed() -> Exception:
@@ -393,11 +395,6 @@ def _warn(message: str) -> None:
     print(f"Warning: {message}", file=sys.stderr, flush=True)
 
 
-def _code(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
-
-
 def create_bucket(client: Any, bucket: str, region: str, kms_key_id: str | None = None) -> bool:
     """Create the state bucket if absent: versioned, encrypted, public access blocked.
     Returns whether it was created. Settings are (re)applied either way."""
@@ -405,7 +402,7 @@ def create_bucket(client: Any, bucket: str, region: str, kms_key_id: str | None 
     try:
         client.head_bucket(Bucket=bucket)
     except Exception as exc:
-        if _code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+        if not is_not_found(exc):
             raise
         args: dict[str, Any] = {"Bucket": bucket}
         if region != "us-east-1":
@@ -443,7 +440,7 @@ def _expire_old_lock_versions(client: Any, bucket: str) -> None:
     try:
         rules = client.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
     except Exception as exc:
-        if _code(exc) != "NoSuchLifecycleConfiguration":
+        if not is_not_found(exc):
             raise
         rules = []
     ours = {

@@ -38,6 +38,10 @@ class AlreadyExists(AwsError):
     """A create met a resource of the same name (ours from a retried call, or someone else's)."""
 
 
+class PreconditionFailed(AwsError):
+    """A conditional write (`If-Match`, `If-None-Match`) found the object not as required."""
+
+
 # Codes meaning "the thing is gone" (or "the setting is not there"), across services.
 NOT_FOUND_CODES = frozenset(
     {
@@ -45,6 +49,7 @@ NOT_FOUND_CODES = frozenset(
         "ResourceNotFoundException",
         "NoSuchEntity",
         "NoSuchBucket",
+        "NoSuchKey",
         "NoSuchBucketPolicy",
         "NoSuchLifecycleConfiguration",
         "ReplicationConfigurationNotFoundError",
@@ -100,6 +105,8 @@ ALREADY_EXISTS_CODES = frozenset(
     }
 )
 
+PRECONDITION_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
+
 
 def error_code(exc: BaseException) -> str | None:
     if isinstance(exc, ClientError):
@@ -117,11 +124,19 @@ def kind_of(code: str | None) -> type[AwsError] | None:
         return Conflict
     if code in ALREADY_EXISTS_CODES or code.endswith(".Duplicate"):
         return AlreadyExists
+    if code in PRECONDITION_CODES:
+        return PreconditionFailed
     return None
 
 
+def is_kind(exc: BaseException, kind: type[AwsError]) -> bool:
+    """Whether `exc` is of the typed kind, raised typed or carrying one of its codes (an error
+    from a client the engine did not make, or one our own code built)."""
+    return isinstance(exc, kind) or kind_of(error_code(exc)) is kind
+
+
 def is_not_found(exc: BaseException) -> bool:
-    return isinstance(exc, NotFound) or kind_of(error_code(exc)) is NotFound
+    return is_kind(exc, NotFound)
 
 
 _TYPED: dict[tuple[type[ClientError], type[AwsError]], type[ClientError]] = {}
