@@ -213,8 +213,9 @@ class Table:
             if name not in wanted or desired.get(name) is None:
                 continue
             parameter = row.parameter_for(operation, self)
-            if parameter:
-                set_path(request, parameter, row.api_value(desired[name]))
+            value = row.api_value(desired[name]) if parameter else None
+            if parameter and value is not None:  # `to_api` gives None for "not sent"
+                set_path(request, parameter, value)
         return request
 
     def create_parameters(self, desired: Mapping[str, Any]) -> dict[str, Any]:

@@ -114,11 +114,17 @@ def error_code(exc: BaseException) -> str | None:
     return None
 
 
+def _says_missing(code: str) -> bool:
+    """Spellings services use for "not found" beyond the table (SQS's
+    `AWS.SimpleQueueService.NonExistentQueue`, `QueueDoesNotExist`)."""
+    return "NonExistent" in code or "DoesNotExist" in code
+
+
 def kind_of(code: str | None) -> type[AwsError] | None:
     """The typed error an AWS error code stands for, if any."""
     if code is None:
         return None
-    if code in NOT_FOUND_CODES or code.endswith(".NotFound"):
+    if code in NOT_FOUND_CODES or code.endswith(".NotFound") or _says_missing(code):
         return NotFound
     if code in CONFLICT_CODES:
         return Conflict

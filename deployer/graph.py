@@ -71,14 +71,17 @@ class Graph:
         return Graph(self.dag.subgraph(list(keys)).copy(), self.spec, self.outputs)
 
 
-def build_graph(spec: Spec, workspaces: Iterable[str] = WORKSPACES) -> Graph:
+def build_graph(
+    spec: Spec, workspaces: Iterable[str] = WORKSPACES, extra: Iterable[Node] = ()
+) -> Graph:
     """All nodes of the given workspaces, with identity tags, checked for dangling refs and cycles.
 
     Nodes of other workspaces that the requested ones reference are not included: a reference
-    into another workspace is resolved from that workspace's state.
+    into another workspace is resolved from that workspace's state. `extra` nodes join the
+    blueprints' (a test's fixture of a type the stack does not use).
     """
     wanted = list(workspaces)
-    nodes: list[Node] = []
+    nodes: list[Node] = list(extra)
     outputs: list[Output] = []
     for workspace in WORKSPACES:
         for make in blueprints():

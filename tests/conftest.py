@@ -127,6 +127,15 @@ class Deployment:
         self.clients = clients
         self.state_dir = state_dir
         self.graph = build_graph(spec)
+        self.extra: list[Any] = []
+
+    def add(self, *nodes: Any) -> None:
+        """Nodes a test declares beside the stack's (a type the stack does not use): they get
+        the identity tags and edges of every node."""
+        from deployer.graph import build_graph
+
+        self.extra.extend(nodes)
+        self.graph = build_graph(self.spec, extra=self.extra)
 
     def states(self) -> dict[str, Any]:
         from deployer.state import State

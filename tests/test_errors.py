@@ -58,6 +58,7 @@ def test_or_none_and_ignore_missing(clients: Any) -> None:
 def test_codes_map_to_one_kind_each() -> None:
     assert kind_of("InvalidSubnetID.NotFound") is NotFound
     assert kind_of("NoSuchBucketPolicy") is NotFound
+    assert kind_of("AWS.SimpleQueueService.NonExistentQueue") is NotFound
     assert kind_of("DependencyViolation") is Conflict
     assert kind_of("InvalidPermission.Duplicate") is AlreadyExists
     assert kind_of("ThrottlingException") is None

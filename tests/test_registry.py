@@ -52,10 +52,16 @@ def test_policies_are_json_documents_not_pasted_strings(spec: Any) -> None:
 
 
 def has_path(shape: Any, path: str) -> bool:
-    """Whether a botocore shape has the member at a dotted path (through lists too)."""
+    """Whether a botocore shape has the member at a dotted path (through lists, and through
+    maps whose keys are an enumeration, such as SQS's queue attribute names)."""
     for step in path.split("."):
         while shape.type_name == "list":
             shape = shape.member
+        if shape.type_name == "map" and shape.key.enum:
+            if step not in shape.key.enum:
+                return False
+            shape = shape.value
+            continue
         if shape.type_name != "structure" or step not in shape.members:
             return False
         shape = shape.members[step]
