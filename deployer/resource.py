@@ -348,6 +348,11 @@ def registered_data_sources() -> dict[str, DataSource]:
     return dict(_DATA_SOURCES)
 
 
+def registered_ephemerals() -> dict[str, EphemeralResource]:
+    load_drivers()
+    return dict(_EPHEMERALS)
+
+
 def blueprints() -> list[Blueprint]:
     load_drivers()
     return list(_BLUEPRINTS)
