@@ -182,8 +182,10 @@ def _inside_managed(
             driver = resource_driver(str(entry.get("type")))
         except KeyError:
             continue
-        ctx = _context(graph, clients, workspace, address, entry)
+        if type(driver).unmanaged is Resource.unmanaged:
+            continue  # nothing inside it to look for
         try:
+            ctx = _context(graph, clients, workspace, address, entry)
             items = list(driver.unmanaged(ctx, str(entry["id"]), managed))
         except Exception as exc:
             raise DriftError(
