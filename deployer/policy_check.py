@@ -14,10 +14,10 @@ For each Allow statement:
 - no Resource `*` (or an ARN whose resource part is `*`, e.g. `arn:aws:s3:::*`) unless every
   action is in `RESOURCE_STAR_ACTIONS`, the actions AWS authorises only on `*`;
 - no Principal `*` without a Condition (open to every account);
-- in a key policy, Resource `*` means "this key" and is the only usual value; `kms:*` is allowed
-  only to the account root principal: that is AWS's default key policy, which hands the key's
-  administration to IAM (without it, the key can become unmanageable). Service principals must
-  have specific actions.
+- in a key policy (the `policy` of a type whose driver says `key_policy`), Resource `*` means
+  "this key" and is the only usual value; `kms:*` is allowed only to the account root
+  principal: that is AWS's default key policy, which hands the key's administration to IAM
+  (without it, the key can become unmanageable). Service principals must have specific actions.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deployer.model import Json, Node, Ref, resolve
+from deployer.resource import resource_driver
 
 # Actions that support no resource-level permissions: AWS accepts only Resource "*" for them
 # (Service Authorization Reference, "Resource types" column empty). Keep this list small: an
@@ -39,9 +40,6 @@ RESOURCE_STAR_ACTIONS: Mapping[str, str] = {
     "ec2:DescribeNetworkInterfaces": "EC2 Describe* actions: no resource-level permissions",
     "ec2:DescribeSubnets": "EC2 Describe* actions: no resource-level permissions",
 }
-
-# Terraform types whose `policy` is a KMS key policy (Resource "*" there means "this key").
-KEY_POLICY_TYPES = frozenset({"aws_kms_key", "aws_kms_key_policy", "aws_kms_replica_key"})
 
 # The account root as a principal: `arn:aws:iam::123456789012:root` (or a reference to it).
 _ACCOUNT_ROOT = re.compile(r"^arn:aws[a-z-]*:iam::[^:]+:root$")
@@ -172,10 +170,21 @@ def is_permission(node: Node) -> bool:
     return isinstance(node.attributes.get("action"), str) and "principal" in node.attributes
 
 
+def _holds_key_policy(node: Node) -> bool:
+    """Whether the node's driver says its `policy` is a KMS key policy (Resource "*" there
+    means "this key")."""
+    if not node.stored:
+        return False
+    try:
+        return resource_driver(node.type).key_policy
+    except KeyError:
+        return False  # another provider's type, or one no driver implements
+
+
 def check_node(node: Node) -> list[Finding]:
     findings: list[Finding] = []
     for path, document in policy_documents(node):
-        key_policy = node.type in KEY_POLICY_TYPES and path == "policy"
+        key_policy = path == "policy" and _holds_key_policy(node)
         for index, statement in enumerate(_listed(document.get("Statement"))):
             label = str(statement.get("Sid") or f"#{index}")
             findings.extend(

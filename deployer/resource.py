@@ -34,6 +34,7 @@ from deployer.diff import diff_attributes
 from deployer.tagging import Tagging
 
 if TYPE_CHECKING:
+    from deployer.arns import Arn, Claim
     from deployer.model import Node, Output
     from deployer.spec import Spec
     from deployer.unmanaged import Managed, UnmanagedItem
@@ -129,8 +130,12 @@ class Resource:
     tags_on: ClassVar[str] = "id"
     # What the resource's ARN says it is, `(service, resource type)` as in
     # `arn:aws:ec2:…:vpc/vpc-1` → ("ec2", "vpc"); ("s3", "") where the ARN has no type. Drift
-    # names an unmanaged tagged resource by it.
+    # names an unmanaged tagged resource by it (no two types declare the same kind; where
+    # ARNs are odd, `arn_claim` says more).
     arn_kind: ClassVar[tuple[str, str] | None] = None
+    # Why a taggable type declares no `arn_kind` (its ARN's kind is another type's, or does
+    # not tell which of two types it is): the registry test asks for one or the other.
+    no_arn_kind: ClassVar[str] = ""
     # Attributes that hold IAM-style policy documents (the least-privilege check reads them);
     # `key_policy`: the `policy` is a KMS key policy, where the account root's `kms:*` is
     # AWS's own default.
@@ -250,8 +255,24 @@ class Resource:
 
     def unmanaged(self, ctx: Context, id: str, managed: Managed) -> Iterable[UnmanagedItem]:
         """What lives inside this resource that no state entry manages (the subnets, groups,
-        rules and routes of a VPC): drift asks every managed resource of the type."""
+        rules and routes of a VPC): drift asks every managed resource it could read."""
         return ()
+
+    def arn_claim(self, arn: Arn) -> Claim | None:
+        """What `arn` is to this type beyond its plain `arn_kind`, for drift's discovery of
+        tagged resources: `Claim.OWN` where the type's ARNs are odd (an API Gateway stage's
+        `/restapis/<id>/stages/<name>` reads as a REST API's), `Claim.DERIVED` for what AWS
+        makes on behalf of the type's resources and tags like them (a database's automated
+        snapshots). Drift asks every driver before it looks the ARN's kind up among the
+        declared `arn_kind`s; None (the default) leaves the ARN to that look-up."""
+        return None
+
+    def region_of(self, clients: Clients, region: str, arn: Arn) -> str | None:
+        """The region the resource `arn` names lives in, where the ARN names none although
+        the type is regional (an S3 bucket); None otherwise. `region` is where the ARN was
+        listed: its endpoint is asked. Drift reports such a resource in its own region only,
+        as some endpoints list it in every region."""
+        return None
 
 
 class DataSource:
@@ -342,6 +363,11 @@ def registered_resources() -> dict[str, Resource]:
 def registered_data_sources() -> dict[str, DataSource]:
     load_drivers()
     return dict(_DATA_SOURCES)
+
+
+def registered_ephemerals() -> dict[str, EphemeralResource]:
+    load_drivers()
+    return dict(_EPHEMERALS)
 
 
 def blueprints() -> list[Blueprint]:

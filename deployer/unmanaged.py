@@ -14,6 +14,8 @@ class Managed:
     last-applied attributes of its entries by Terraform type."""
 
     ids: frozenset[str]
+    # Each entry's last-applied attributes with its `id` (a route table's inline routes
+    # belong to the table of that id).
     applied: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
     # Entry ids by Terraform type (`aws_route_table` → its ids).
     ids_by_type: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -22,7 +24,7 @@ class Managed:
         return id in self.ids
 
     def of_type(self, tf_type: str) -> Iterator[Mapping[str, Any]]:
-        """The last-applied attributes of every entry of `tf_type`."""
+        """The last-applied attributes (and `id`) of every entry of `tf_type`."""
         yield from self.applied.get(tf_type, ())
 
 

@@ -117,6 +117,7 @@ def acm(spec: Spec, workspace: str) -> Iterator[Node]:
 @resource
 class Certificate(Resource):
     type = "aws_acm_certificate"
+    arn_kind = ("acm", "certificate")
     # The API's custom domain keeps the old certificate until it is switched to the new one.
     create_before_destroy = True
     force_new = frozenset(

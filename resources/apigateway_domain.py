@@ -89,6 +89,8 @@ def api_domain(spec: Spec, workspace: str) -> Iterator[Node | Output]:
 @resource
 class DomainName(Resource):
     type = "aws_api_gateway_domain_name"
+    arn_kind = ("apigateway", "domainnames")
+    policy_attributes = frozenset({"policy"})
     # Switching endpoint type also switches which certificate attribute applies: replace.
     force_new = frozenset({"domain_name", "endpoint_configuration"})
 

@@ -207,6 +207,7 @@ class Function(Resource):
     """A zip-packaged function; id = its name (Terraform's import id)."""
 
     type = "aws_lambda_function"
+    arn_kind = ("lambda", "function")
     expected_seconds = 30.0
     force_new = frozenset({"function_name", "package_type"})
     # `filename` names the local package (its hash is what is compared), `publish` is a request

@@ -307,6 +307,7 @@ METRIC_ALARMS = Describe(
 @resource
 class MetricAlarm(Resource):
     type = "aws_cloudwatch_metric_alarm"
+    arn_kind = ("cloudwatch", "alarm")
     batched_read = (METRIC_ALARMS, "alarm-name")
     force_new = frozenset({"alarm_name"})
 
@@ -358,6 +359,7 @@ class MetricAlarm(Resource):
 @resource
 class Dashboard(Resource):
     type = "aws_cloudwatch_dashboard"
+    arn_kind = ("cloudwatch", "dashboard")
     taggable = False
     force_new = frozenset({"dashboard_name"})
 

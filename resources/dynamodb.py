@@ -188,6 +188,7 @@ class Table(Resource):
     """`aws_dynamodb_table`: CreateTable plus the settings DynamoDB keeps behind other APIs."""
 
     type = "aws_dynamodb_table"
+    arn_kind = ("dynamodb", "table")
     expected_seconds = 20.0
     replace_needs_consent = True
     force_new = frozenset({"name", "hash_key", "range_key"})

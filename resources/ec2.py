@@ -37,6 +37,7 @@ from deployer.graph import ADDRESS_TAG
 from deployer.model import Json, Node, Output, Ref
 from deployer.resource import Context, Resource, blueprint, resource
 from deployer.spec import Spec
+from deployer.unmanaged import Managed, UnmanagedItem
 from resources.dynamodb import HANDLER_ACTIONS, table_arns
 from resources.iam import role_ref
 from resources.kms import key_ref
@@ -493,6 +494,7 @@ class Vpc(Resource):
     """DNS support and hostnames change in place; a new CIDR (or tenancy) needs a new VPC."""
 
     type = "aws_vpc"
+    arn_kind = ("ec2", "vpc")
     force_new = frozenset({"cidr_block", "instance_tenancy"})
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
@@ -565,6 +567,11 @@ class Vpc(Resource):
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
         return find_tagged(ctx.client("ec2"), "describe_vpcs", "Vpcs", "VpcId", desired)
 
+    def unmanaged(self, ctx: Context, id: str, managed: Managed) -> Iterator[UnmanagedItem]:
+        """Subnets, security groups and their rules, route tables and routes in the VPC that
+        no state entry manages (see `unmanaged_in_vpc`)."""
+        return unmanaged_in_vpc(ctx.client("ec2"), id, managed)
+
 
 # AWS's settings for a new VPC, which create compares the desired ones with.
 AWS_VPC_DNS_DEFAULTS: dict[str, Any] = {"enable_dns_support": True, "enable_dns_hostnames": False}
@@ -575,6 +582,7 @@ class Subnet(Resource):
     """Only public-IP mapping and tags change in place; its VPC, CIDR and AZ are for life."""
 
     type = "aws_subnet"
+    arn_kind = ("ec2", "subnet")
     batched_read = (SUBNETS, "subnet-id")
     force_new = frozenset({"vpc_id", "cidr_block", "availability_zone", "availability_zone_id"})
 
@@ -650,6 +658,7 @@ class InternetGateway(Resource):
     """Attached on create, detached before delete; moving it to another VPC is an update."""
 
     type = "aws_internet_gateway"
+    arn_kind = ("ec2", "internet-gateway")
     batched_read = (INTERNET_GATEWAYS, "internet-gateway-id")
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
@@ -719,6 +728,7 @@ class ElasticIp(Resource):
     """id = allocation id. Released on delete (after its NAT gateway is gone)."""
 
     type = "aws_eip"
+    arn_kind = ("ec2", "elastic-ip")
     batched_read = (ADDRESSES, "allocation-id")
     force_new = frozenset({"domain", "address", "public_ipv4_pool", "network_border_group"})
 
@@ -781,6 +791,7 @@ class NatGateway(Resource):
     """Ready when `available` (minutes on AWS); deleted only once its EIP can be released."""
 
     type = "aws_nat_gateway"
+    arn_kind = ("ec2", "natgateway")
     batched_read = (NAT_GATEWAYS, "nat-gateway-id")
     expected_seconds = 120.0
     force_new = frozenset({"allocation_id", "subnet_id", "connectivity_type", "private_ip"})
@@ -865,6 +876,7 @@ class RouteTable(Resource):
     """A table without inline routes: routes are `aws_route` resources of their own."""
 
     type = "aws_route_table"
+    arn_kind = ("ec2", "route-table")
     batched_read = (ROUTE_TABLES, "route-table-id")
     force_new = frozenset({"vpc_id"})
 
@@ -1097,6 +1109,8 @@ class VpcEndpoint(Resource):
     """A gateway endpoint; its route tables and policy change in place."""
 
     type = "aws_vpc_endpoint"
+    arn_kind = ("ec2", "vpc-endpoint")
+    policy_attributes = frozenset({"policy"})
     batched_read = (VPC_ENDPOINTS, "vpc-endpoint-id")
     expected_seconds = 60.0
     force_new = frozenset({"vpc_id", "service_name", "vpc_endpoint_type"})
@@ -1215,6 +1229,7 @@ class SecurityGroup(Resource):
     """
 
     type = "aws_security_group"
+    arn_kind = ("ec2", "security-group")
     batched_read = (SECURITY_GROUPS, "group-id")
     force_new = frozenset({"name", "name_prefix", "description", "vpc_id"})
 
@@ -1286,6 +1301,7 @@ class DefaultSecurityGroup(Resource):
     """
 
     type = "aws_default_security_group"
+    no_arn_kind = "its ARN is any security group's: aws_security_group names it"
     force_new = frozenset({"vpc_id"})
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
@@ -1342,6 +1358,7 @@ class SecurityGroupRule(Resource):
 
     # Whether this driver manages egress (True) or ingress (False) rules.
     is_egress: ClassVar[bool]
+    no_arn_kind = "a rule's ARN (security-group-rule) does not say ingress or egress"
     batched_read = (SECURITY_GROUP_RULES, "security-group-rule-id")
     force_new = frozenset({"security_group_id"})
 
@@ -1455,6 +1472,7 @@ class FlowLog(Resource):
     """Flow logs cannot be changed, only tagged: everything else forces a new one."""
 
     type = "aws_flow_log"
+    arn_kind = ("ec2", "vpc-flow-log")
     batched_read = (FLOW_LOGS, "flow-log-id")
     force_new = frozenset(
         {
@@ -1958,3 +1976,83 @@ def flow_log_role_not_ready(exc: BaseException) -> bool:
     if iam_propagation_error(exc):
         return True
     return error_code(exc) == "InvalidParameter" and "unable to assume" in str(exc).lower()
+
+
+def unmanaged_in_vpc(ec2: Any, vpc_id: str, managed: Managed) -> Iterator[UnmanagedItem]:
+    """What is in the VPC but in no state: subnets, security groups (not the VPC's `default`
+    group, which every VPC has), the rules of the managed groups, route tables (not the main
+    one) and the routes of the managed tables (not the `local` route, nor the prefix-list
+    routes of gateway endpoints). One describe call per kind, filtered on the VPC (the rules:
+    on all its managed groups at once), paginated; a route's id is Terraform's import id,
+    `<route table id>_<destination>`."""
+    vpc_filter = [{"Name": "vpc-id", "Values": [vpc_id]}]
+    where = f"in managed VPC {vpc_id} but in no state"
+    for subnet in paginate(ec2, "describe_subnets", "Subnets", Filters=vpc_filter):
+        if subnet["SubnetId"] not in managed:
+            yield UnmanagedItem(Subnet.type, subnet["SubnetId"], where)
+
+    managed_groups: list[str] = []
+    for group in paginate(ec2, "describe_security_groups", "SecurityGroups", Filters=vpc_filter):
+        if group.get("GroupName") == "default":
+            continue
+        if group["GroupId"] in managed:
+            managed_groups.append(group["GroupId"])
+        else:
+            yield UnmanagedItem(SecurityGroup.type, group["GroupId"], where)
+    if managed_groups:
+        for rule in paginate(
+            ec2,
+            "describe_security_group_rules",
+            "SecurityGroupRules",
+            Filters=[{"Name": "group-id", "Values": sorted(managed_groups)}],
+        ):
+            rule_id = str(rule.get("SecurityGroupRuleId", ""))
+            if rule_id and rule_id not in managed:
+                kind = SecurityGroupEgressRule if rule.get("IsEgress") else SecurityGroupIngressRule
+                yield UnmanagedItem(
+                    kind.type,
+                    rule_id,
+                    f"a rule of managed security group {rule.get('GroupId')} in no state",
+                )
+
+    routes = managed_routes(managed)
+    for table in paginate(ec2, "describe_route_tables", "RouteTables", Filters=vpc_filter):
+        table_id = table["RouteTableId"]
+        if any(a.get("Main") for a in table.get("Associations", [])):
+            continue
+        if table_id not in managed:
+            yield UnmanagedItem(RouteTable.type, table_id, where)
+            continue
+        for route in table.get("Routes", []):
+            if route.get("GatewayId") == "local" or route.get("DestinationPrefixListId"):
+                continue
+            destination = route.get("DestinationCidrBlock") or route.get("DestinationIpv6CidrBlock")
+            if destination and (table_id, destination) not in routes:
+                yield UnmanagedItem(
+                    Route.type,
+                    f"{table_id}_{destination}",
+                    f"a route of managed route table {table_id} in no state",
+                )
+
+
+def managed_routes(managed: Managed) -> set[tuple[str, str]]:
+    """(route table id, destination) of every route state manages: each `aws_route`, and the
+    inline `route` blocks of each `aws_route_table`."""
+    routes: set[tuple[str, str]] = set()
+    for applied in managed.of_type(Route.type):
+        table = applied.get("route_table_id")
+        for destination in (
+            "destination_cidr_block",
+            "destination_ipv6_cidr_block",
+            "destination_prefix_list_id",
+        ):
+            if applied.get(destination):
+                routes.add((str(table), str(applied[destination])))
+    for applied in managed.of_type(RouteTable.type):
+        if not applied.get("id"):
+            continue
+        for block in applied.get("route") or []:
+            for destination in ("cidr_block", "ipv6_cidr_block", "destination_prefix_list_id"):
+                if isinstance(block, dict) and block.get(destination):
+                    routes.add((str(applied["id"]), str(block[destination])))
+    return routes

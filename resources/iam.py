@@ -366,6 +366,8 @@ class Role(Resource):
     """A role; id = its name, Terraform's import id. Called in us-east-1 (IAM is global)."""
 
     type = "aws_iam_role"
+    arn_kind = ("iam", "role")
+    policy_attributes = frozenset({"assume_role_policy", "inline_policy"})
     global_service = True
     lookup_by = {"name": "name"}
     force_new = frozenset({"name", "path"})
@@ -469,6 +471,7 @@ class RolePolicy(Resource):
     """An inline policy; id `role:policy`, Terraform's import id."""
 
     type = "aws_iam_role_policy"
+    policy_attributes = frozenset({"policy"})
     taggable = False
     global_service = True
     force_new = frozenset({"name", "role"})

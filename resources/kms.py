@@ -121,6 +121,9 @@ ALIASES = Describe(
 @resource
 class Key(Resource):
     type = "aws_kms_key"
+    arn_kind = ("kms", "key")
+    policy_attributes = frozenset({"policy"})
+    key_policy = True
     replace_needs_consent = True
     table = Table(
         Attr("key_id", "KeyId", computed=True),
@@ -227,6 +230,7 @@ class Key(Resource):
 @resource
 class Alias(Resource):
     type = "aws_kms_alias"
+    arn_kind = ("kms", "alias")
     batched_read = (ALIASES, "alias-name")
     taggable = False
     force_new = frozenset({"name"})

@@ -49,6 +49,7 @@ class LogGroup(Resource):
     """A log group: id = its name; `arn` without the `:*` suffix, as Terraform reports it."""
 
     type = "aws_cloudwatch_log_group"
+    arn_kind = ("logs", "log-group")
     batched_read = (LOG_GROUPS, "name")
     force_new = frozenset({"name", "name_prefix", "log_group_class"})
     # Terraform-side switch (keep the group on destroy); AWS knows nothing of it.

@@ -36,6 +36,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from deployer.arns import Arn, Claim
 from deployer.aws import (
     DeployerError,
     error_code,
@@ -348,6 +349,7 @@ def _secondary_copies(spec: Spec, workspace: str) -> Iterator[Node | Output]:
 @resource
 class DbSubnetGroup(Resource):
     type = "aws_db_subnet_group"
+    arn_kind = ("rds", "subgrp")
     force_new = frozenset({"name"})
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
@@ -410,6 +412,7 @@ class DbParameterGroup(Resource):
     parameter to its default value does not make it "user" on AWS)."""
 
     type = "aws_db_parameter_group"
+    arn_kind = ("rds", "pg")
     # RDS has no call that changes a parameter group's family or description.
     force_new = frozenset({"name", "family", "description"})
 
@@ -603,6 +606,7 @@ class DbInstance(Resource):
     """The primary instance, or (with `replicate_source_db`) a cross-region read replica."""
 
     type = "aws_db_instance"
+    arn_kind = ("rds", "db")
     expected_seconds = 900.0
     replace_needs_consent = True
     force_new = frozenset(
@@ -636,6 +640,16 @@ class DbInstance(Resource):
     # A Terraform import cannot know which password version was sent: without this, the first
     # apply after a takeover would send the password again (a ModifyDBInstance).
     import_ignores = frozenset({"password_wo_version"})
+
+    def arn_claim(self, arn: Arn) -> Claim | None:
+        """AWS's automated snapshots (`snapshot:rds:<instance>-<time>`) and automated backups
+        of an instance carry its tags but are AWS's to keep and delete, not ours."""
+        if arn.service != "rds":
+            return None
+        automated = arn.resource_type in ("snapshot", "cluster-snapshot") and (
+            arn.resource_id.startswith("rds:")
+        )
+        return Claim.DERIVED if automated or arn.resource_type == "auto-backup" else None
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         """One call, returning as soon as RDS accepted it: `wait_ready` waits for `available`."""

@@ -137,6 +137,7 @@ def route53(spec: Spec, workspace: str) -> Iterator[Node | Output]:
 @resource
 class HostedZone(Resource):
     type = "aws_route53_zone"
+    arn_kind = ("route53", "hostedzone")
     lookup_by = {"name": "name"}
     global_service = True
     force_new = frozenset({"name", "delegation_set_id", "vpc"})
@@ -316,6 +317,7 @@ class Record(Resource):
 @resource
 class HealthCheck(Resource):
     type = "aws_route53_health_check"
+    arn_kind = ("route53", "healthcheck")
     global_service = True
     # UpdateHealthCheck cannot change these.
     force_new = frozenset(

@@ -15,7 +15,9 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
+from deployer.arns import Arn
 from deployer.aws import (
+    Clients,
     DeployerError,
     error_code,
     iam_propagation_error,
@@ -259,11 +261,17 @@ def empty_bucket(s3: Any, bucket: str) -> int:
 @resource
 class Bucket(Resource):
     type = "aws_s3_bucket"
+    arn_kind = ("s3", "")
+    policy_attributes = frozenset({"policy"})
     lookup_by = {"bucket": "bucket"}
     force_new = frozenset({"bucket", "bucket_prefix", "object_lock_enabled"})
     replace_needs_consent = True
     # Terraform-side switches, not properties of the bucket: read when deleting.
     write_only = frozenset({"force_destroy"})
+
+    def region_of(self, clients: Clients, region: str, arn: Arn) -> str | None:
+        """A bucket's ARN names no region, yet the bucket lives in one."""
+        return bucket_region(clients("s3", region), arn.resource_id)
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         s3 = ctx.client("s3")
@@ -615,6 +623,7 @@ class BucketPublicAccessBlock(BucketSetting):
 @resource
 class BucketPolicy(BucketSetting):
     type = "aws_s3_bucket_policy"
+    policy_attributes = frozenset({"policy"})
 
     def put(self, s3: Any, bucket: str, desired: dict[str, Any]) -> None:
         # A policy naming a role a few seconds old is "MalformedPolicy: Invalid principal".
@@ -1202,3 +1211,8 @@ def _replication_rule_from_api(rule: dict[str, Any]) -> dict[str, Any]:
             "destination": [_destination_from_api(rule["Destination"])],
         }
     )
+
+
+def bucket_region(s3: Any, bucket: str) -> str | None:
+    """The region a bucket lives in, asked of any region's endpoint (HeadBucket says it)."""
+    return _bucket_region(s3.head_bucket(Bucket=bucket))

@@ -151,6 +151,8 @@ class Secret(Resource):
     """The secret's metadata; its value belongs to `aws_secretsmanager_secret_version`."""
 
     type = "aws_secretsmanager_secret"
+    arn_kind = ("secretsmanager", "secret")
+    policy_attributes = frozenset({"policy"})
     force_new = frozenset({"name"})
     # Used only when the secret is deleted; AWS does not report it.
     write_only = frozenset({"recovery_window_in_days"})

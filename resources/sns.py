@@ -61,6 +61,8 @@ def sns(spec: Spec, workspace: str) -> Iterator[Node | Output]:
 @resource
 class Topic(Resource):
     type = "aws_sns_topic"
+    arn_kind = ("sns", "")
+    policy_attributes = frozenset({"policy"})
     lookup_by = {"name": "name"}
     force_new = frozenset({"name", "name_prefix", "fifo_topic"})
 

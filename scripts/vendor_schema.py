@@ -11,8 +11,10 @@ Two provider majors are vendored, one file each (the export targets both):
   if not given) then ``terraform providers schema -json``, documentation texts
   stripped, written to ``deployer/data/aws_schema_5.json.gz``.
 
-Only the resource types, data sources and ephemeral resources whose names start
-with one of :data:`KEEP_PREFIXES` are kept.
+Only what the driver registry names is kept (:func:`kept_names`): the resource
+types, data sources and ephemeral resources the drivers implement, the data
+source of every type the Terraform export looks up in the other workspace, and
+:data:`EXTRA_DATA_SOURCES`. A new driver is vendored by rerunning the script.
 
 The output is deterministic: JSON with sorted keys and compact separators,
 gzipped with ``mtime=0`` and no file name in the header, so rerunning the script
@@ -38,38 +40,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-#: Name prefixes of the resource types and data sources to keep. Matching is a
-#: plain ``str.startswith``, so a prefix without a trailing underscore also
-#: keeps its longer relatives: ``aws_vpc`` keeps ``aws_vpc_endpoint`` and the
-#: ``aws_vpclattice_*`` types, ``aws_route`` keeps ``aws_route_table`` and the
-#: ``aws_route53*`` types, ``aws_subnet`` keeps the ``aws_subnets`` data source,
-#: ``aws_s3_bucket`` keeps all ``aws_s3_bucket_*`` resources.
-KEEP_PREFIXES: tuple[str, ...] = (
-    "aws_kms_",
-    "aws_vpc",
-    "aws_subnet",
-    "aws_internet_gateway",
-    "aws_eip",
-    "aws_nat_gateway",
-    "aws_route",
-    "aws_default_",
-    "aws_security_group",
-    "aws_flow_log",
-    "aws_cloudwatch_",
-    "aws_iam_",
-    "aws_s3_bucket",
-    "aws_dynamodb_",
-    "aws_db_",
-    "aws_lambda_",
-    "aws_api_gateway_",
-    "aws_acm_",
-    "aws_sns_",
-    "aws_caller_identity",
-    "aws_region",
-    "aws_availability_zones",
-    "aws_partition",
-    "aws_secretsmanager_",
-)
+#: Data sources no driver reads, kept all the same: argument-free facts of the
+#: account and region that the schema validation is tested against
+#: (tests/test_schema.py).
+EXTRA_DATA_SOURCES: tuple[str, ...] = ("aws_availability_zones", "aws_partition", "aws_region")
 
 #: Top-level metadata keys copied unchanged into the vendored file.
 KEEP_METADATA: tuple[str, ...] = ("format_version", "provider", "provider_version")
@@ -87,14 +61,35 @@ MIRROR_GUESSES = (Path("/opt/tf-plugins"), Path.home() / ".terraform.d" / "plugi
 DOC_KEYS = frozenset({"description", "description_kind"})
 
 
-def subset(full: dict[str, Any]) -> dict[str, Any]:
-    """Return the vendored subset of a full provider schema document."""
+def kept_names() -> dict[str, frozenset[str]]:
+    """The names to vendor, by section of the schema document, from the driver registry:
+    every registered resource type, data source and ephemeral resource, and the data source
+    of each type the export writes a look-up for (`lookup_by`)."""
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    from deployer.resource import (
+        registered_data_sources,
+        registered_ephemerals,
+        registered_resources,
+    )
+
+    resources = registered_resources()
+    lookups = {tf_type for tf_type, driver in resources.items() if driver.lookup_by}
+    return {
+        "resource_schemas": frozenset(resources),
+        "data_source_schemas": frozenset(
+            {*registered_data_sources(), *lookups, *EXTRA_DATA_SOURCES}
+        ),
+        "ephemeral_resource_schemas": frozenset(registered_ephemerals()),
+    }
+
+
+def subset(full: dict[str, Any], keep: dict[str, frozenset[str]]) -> dict[str, Any]:
+    """Return the vendored subset of a full provider schema document: the names in `keep`."""
     out: dict[str, Any] = {key: full[key] for key in KEEP_METADATA if key in full}
-    for section in ("resource_schemas", "data_source_schemas", "ephemeral_resource_schemas"):
+    for section, names in keep.items():
         out[section] = {
-            name: schema
-            for name, schema in full.get(section, {}).items()
-            if name.startswith(KEEP_PREFIXES)
+            name: schema for name, schema in full.get(section, {}).items() if name in names
         }
     return out
 
@@ -219,7 +214,13 @@ def main(argv: list[str] | None = None) -> int:
         with gzip.open(source, "rt", encoding="utf-8") as fh:
             full = json.load(fh)
 
-    doc = subset(full)
+    keep = kept_names()
+    doc = subset(full, keep)
+    absent = sorted(name for section, names in keep.items() for name in names - set(doc[section]))
+    if absent:
+        # The export writes these without a schema (provider 6.47's file has no ephemeral
+        # resources); a resource type or data source missing would be a misspelt driver.
+        print(f"note: not in provider {doc.get('provider_version', '?')}: {', '.join(absent)}")
     output: Path = args.output or OUTPUTS[args.provider_version]
     output.parent.mkdir(parents=True, exist_ok=True)
     data = serialise(doc)

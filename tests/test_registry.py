@@ -8,8 +8,10 @@ import botocore.session
 from botocore import xform_name
 
 from deployer.attributes import Attr, Setter, Table
+from deployer.drift import ArnKinds
 from deployer.graph import build_graph
 from deployer.model import Json
+from deployer.policy_check import policy_documents
 from deployer.resource import registered_data_sources, registered_resources
 from deployer.schema import block_schema, resource_schema, validate_attributes
 from deployer.tagging import Tagging
@@ -41,6 +43,45 @@ def test_every_driver_type_and_its_metadata_exist_in_the_schema() -> None:
             assert "tags" in attributes, f"{tf_type} is not taggable in Terraform"
     for tf_type in registered_data_sources():
         assert resource_schema(tf_type, data=True)
+
+
+def test_every_taggable_type_the_stack_deploys_says_what_its_arn_is(spec: Any) -> None:
+    """Drift names a tagged resource no state holds by the type whose driver declares its
+    ARN's kind; a type that cannot (its ARN is another type's) says why."""
+    drivers = registered_resources()
+    deployed = sorted({node.type for node in build_graph(spec).nodes() if node.stored})
+    silent = [
+        t
+        for t in deployed
+        if drivers[t].taggable and drivers[t].arn_kind is None and not drivers[t].no_arn_kind
+    ]
+    assert silent == []
+    assert [t for t, d in drivers.items() if d.arn_kind and d.no_arn_kind] == []
+    services = set(botocore.session.get_session().get_available_services())
+    kinds = {t: d.arn_kind for t, d in drivers.items() if d.arn_kind is not None}
+    assert {t: kind for t, kind in kinds.items() if kind[0] not in services} == {}
+    assert [t for t, kind in kinds.items() if drivers[t].service not in (None, kind[0])] == []
+    ArnKinds(drivers)  # no two types declare the same kind
+
+
+def test_every_policy_document_is_in_an_attribute_its_driver_declares(spec: Any) -> None:
+    """`policy_attributes` (what the least-privilege check and a reader rely on) misses no
+    policy the stack writes, and names only attributes of the type."""
+    drivers = registered_resources()
+    found = {
+        (node.type, path.split(".")[0].split("[")[0])
+        for node in build_graph(spec).nodes()
+        if node.stored
+        for path, _ in policy_documents(node)
+    }
+    declared = {(t, name) for t, d in drivers.items() for name in d.policy_attributes}
+    assert found and sorted(found - declared) == []
+    for tf_type, driver in drivers.items():
+        schema = block_schema(tf_type)
+        names = set(schema["attributes"]) | set(schema.get("block_types", {}))
+        assert driver.policy_attributes <= names, tf_type
+        if driver.key_policy:
+            assert "policy" in driver.policy_attributes, tf_type
 
 
 def test_policies_are_json_documents_not_pasted_strings(spec: Any) -> None:

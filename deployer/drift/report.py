@@ -1,0 +1,113 @@
+"""The drift report: statuses, findings and the report that holds them (format version 1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from deployer.aws import DeployerError
+from deployer.model import node_key
+
+FORMAT_VERSION = 1
+
+IN_SYNC = "in-sync"
+DRIFTED = "drifted"
+MISSING = "missing"
+PENDING = "pending"
+# A resource whose type the driver cannot read at all: every attribute is unchecked.
+UNCHECKED = "unchecked"
+# The order in which statuses are shown.
+STATUSES: tuple[str, ...] = (DRIFTED, MISSING, PENDING, UNCHECKED, IN_SYNC)
+
+# What replaces each workspace's region name in strings compared for parity.
+REGION_PLACEHOLDER = "<region>"
+
+
+class DriftError(DeployerError):
+    pass
+
+
+@dataclass(frozen=True)
+class AttributeChange:
+    """One attribute that differs: for drift, expected = last applied and actual = live;
+    for a pending change, expected = the spec's (desired) value and actual = last applied."""
+
+    name: str
+    expected: Any
+    actual: Any
+
+
+@dataclass
+class ResourceDrift:
+    """The comparison of one resource of one workspace."""
+
+    workspace: str
+    address: str
+    type: str
+    status: str
+    changes: list[AttributeChange] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)
+    id: str | None = None
+    # What the next apply would change (the spec against last applied), whatever the status.
+    planned: list[AttributeChange] = field(default_factory=list)
+    reason: str = ""
+
+    @property
+    def key(self) -> str:
+        return node_key(self.workspace, self.address)
+
+
+@dataclass(frozen=True)
+class Unmanaged:
+    """A resource of the environment that no state entry manages."""
+
+    workspace: str
+    region: str
+    kind: str
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ParityBreak:
+    """An attribute the spec declares the same in both regions whose live values differ."""
+
+    address: str
+    attribute: str
+    primary: Any
+    secondary: Any
+
+
+@dataclass
+class DriftReport:
+    workspaces: list[str]
+    resources: list[ResourceDrift] = field(default_factory=list)
+    unmanaged: list[Unmanaged] = field(default_factory=list)
+    parity: list[ParityBreak] = field(default_factory=list)
+    # Read calls made by the drift run, in total and per `service:Operation`.
+    api_calls: int = 0
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def with_status(self, status: str) -> list[ResourceDrift]:
+        return [r for r in self.resources if r.status == status]
+
+    def counts(self) -> dict[str, int]:
+        out = {status: 0 for status in STATUSES}
+        for result in self.resources:
+            out[result.status] += 1
+        return out
+
+    @property
+    def unchecked_count(self) -> int:
+        """Attributes, over all resources, that the live reads cannot see."""
+        return sum(len(r.unchecked) for r in self.resources)
+
+    @property
+    def has_drift(self) -> bool:
+        """Anything drifted, missing, unmanaged or a parity break (exit code 2).
+
+        Pending changes and unchecked attributes alone are not drift.
+        """
+        return bool(
+            self.with_status(DRIFTED) or self.with_status(MISSING) or self.unmanaged or self.parity
+        )
