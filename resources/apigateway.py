@@ -29,6 +29,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from deployer.arns import dns_suffix, partition
 from deployer.aws import (
     error_code,
     is_not_found,
@@ -37,6 +38,7 @@ from deployer.aws import (
     tag_changes,
     user_tags,
 )
+from deployer.blocks import first_block
 from deployer.diff import diff_attributes, equivalent
 from deployer.graph import ADDRESS_TAG
 from deployer.model import Interp, Json, Node, Output, Ref
@@ -1384,22 +1386,6 @@ class UsagePlanKey(Resource):
 # ---------------------------------------------------------------------------------------------
 # Mapping between the provider's attributes and API Gateway's API
 # ---------------------------------------------------------------------------------------------
-
-
-def first_block(blocks: list[dict[str, Any]] | None) -> dict[str, Any]:
-    return blocks[0] if blocks else {}
-
-
-def partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
-def dns_suffix(region: str) -> str:
-    return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
 
 
 def rest_api_arn(region: str, api: str) -> str:

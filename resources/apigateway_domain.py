@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from deployer.arns import partition
 from deployer.aws import is_not_found, poll, tag_changes
 from deployer.model import Node, Output, Ref
 from deployer.resource import Context, Resource, blueprint, resource
@@ -247,7 +248,7 @@ DOMAIN_FIELDS = {
 
 
 def domain_arn(region: str, domain: str) -> str:
-    return f"arn:aws:apigateway:{region}::/domainnames/{domain}"
+    return f"arn:{partition(region)}:apigateway:{region}::/domainnames/{domain}"
 
 
 def mapping_id(domain: str, base_path: str) -> str:

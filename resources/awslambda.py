@@ -32,6 +32,7 @@ from deployer.aws import (
     tag_changes,
     user_tags,
 )
+from deployer.blocks import first_block
 from deployer.diff import diff_attributes
 from deployer.model import FileDigest, Node, Output, Ref
 from deployer.packaging import build_lambda_zip, code_sha256
@@ -398,10 +399,6 @@ def package_of(ctx: Context, desired: dict[str, Any]) -> bytes:
             f"source_code_hash the node declares ({desired['source_code_hash']})"
         )
     return package
-
-
-def first_block(blocks: list[dict[str, Any]] | None) -> dict[str, Any]:
-    return blocks[0] if blocks else {}
 
 
 def configuration_params(desired: dict[str, Any], attributes: Any) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from deployer.aws import (
     tag_list,
     user_tags,
 )
+from deployer.blocks import first_block
 from deployer.diff import diff_attributes, equivalent
 from deployer.graph import ADDRESS_TAG
 from deployer.model import Interp, Node, Output, Ref
@@ -318,11 +319,6 @@ class Table(Resource):
 # ---------------------------------------------------------------------------------------------
 # Terraform attributes → DynamoDB request shapes
 # ---------------------------------------------------------------------------------------------
-
-
-def first_block(blocks: list[dict[str, Any]] | None) -> dict[str, Any]:
-    """The single block of a `max_items = 1` block list, or {} when absent."""
-    return dict(blocks[0]) if blocks else {}
 
 
 def table_key_schema(attributes: dict[str, Any]) -> list[dict[str, str]]:

@@ -30,6 +30,7 @@ from deployer.aws import (
     user_tags,
 )
 from deployer.diff import diff_attributes
+from deployer.domains import absolute
 from deployer.graph import ADDRESS_TAG
 from deployer.model import Interp, Node, Output, Ref
 from deployer.resource import Context, DataSource, Resource, blueprint, data_source, resource
@@ -64,11 +65,6 @@ RECORD_ID = re.compile(
 def api_domain_name(spec: Spec) -> str:
     """The API's shared name, which the failover records point at one region or the other."""
     return f"{spec.dns.api_subdomain}.{spec.dns.domain}"
-
-
-def absolute(name: str) -> str:
-    """A fully qualified DNS name with its trailing dot, as Route 53 returns names."""
-    return name if name.endswith(".") else f"{name}."
 
 
 def zone_id_ref(spec: Spec, workspace: str) -> Ref:

@@ -27,6 +27,7 @@ from deployer.aws import (
     tag_list,
     user_tags,
 )
+from deployer.blocks import only_block
 from deployer.diff import equivalent
 from deployer.graph import ADDRESS_TAG
 from deployer.model import Interp, Json, Node, Output, Ref
@@ -797,10 +798,6 @@ def _compact(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _first(blocks: list[dict[str, Any]] | None) -> dict[str, Any] | None:
-    return blocks[0] if blocks else None
-
-
 def _status_to_api(block: dict[str, Any] | None) -> dict[str, str] | None:
     return {"Status": block["status"]} if block else None
 
@@ -821,7 +818,7 @@ def _date(value: Any) -> str | None:
 
 
 def _encryption_rule_to_api(rule: dict[str, Any]) -> dict[str, Any]:
-    default = _first(rule.get("apply_server_side_encryption_by_default"))
+    default = only_block(rule.get("apply_server_side_encryption_by_default"))
     blocked = rule.get("blocked_encryption_types")
     return _compact(
         {
@@ -861,7 +858,7 @@ def _encryption_rule_from_api(rule: dict[str, Any]) -> dict[str, Any]:
 
 def _lifecycle_filter_to_api(block: dict[str, Any]) -> dict[str, Any]:
     """S3 takes exactly one predicate: a prefix, a tag, a size bound, or several under And."""
-    both = _first(block.get("and"))
+    both = only_block(block.get("and"))
     if both is not None:
         return {
             "And": _compact(
@@ -873,7 +870,7 @@ def _lifecycle_filter_to_api(block: dict[str, Any]) -> dict[str, Any]:
                 }
             )
         }
-    tag = _first(block.get("tag"))
+    tag = only_block(block.get("tag"))
     if tag is not None:
         return {"Tag": {"Key": tag["key"], "Value": tag["value"]}}
     for name, member in (
@@ -910,10 +907,10 @@ def _lifecycle_filter_from_api(member: dict[str, Any]) -> dict[str, Any]:
 
 
 def _lifecycle_rule_to_api(rule: dict[str, Any]) -> dict[str, Any]:
-    filter_block = _first(rule.get("filter"))
-    expiration = _first(rule.get("expiration"))
-    noncurrent_expiration = _first(rule.get("noncurrent_version_expiration"))
-    abort = _first(rule.get("abort_incomplete_multipart_upload"))
+    filter_block = only_block(rule.get("filter"))
+    expiration = only_block(rule.get("expiration"))
+    noncurrent_expiration = only_block(rule.get("noncurrent_version_expiration"))
+    abort = only_block(rule.get("abort_incomplete_multipart_upload"))
     return _compact(
         {
             "ID": rule["id"],
@@ -1037,12 +1034,12 @@ def _lifecycle_rule_from_api(rule: dict[str, Any]) -> dict[str, Any]:
 
 
 def _replication_filter_to_api(block: dict[str, Any]) -> dict[str, Any]:
-    both = _first(block.get("and"))
+    both = only_block(block.get("and"))
     if both is not None:
         return {
             "And": _compact({"Prefix": both.get("prefix"), "Tags": _tags_to_api(both.get("tags"))})
         }
-    tag = _first(block.get("tag"))
+    tag = only_block(block.get("tag"))
     if tag is not None:
         return {"Tag": {"Key": tag["key"], "Value": tag["value"]}}
     return {"Prefix": block.get("prefix") or ""}
@@ -1061,11 +1058,11 @@ def _replication_filter_from_api(member: dict[str, Any]) -> dict[str, Any]:
 
 
 def _destination_to_api(block: dict[str, Any]) -> dict[str, Any]:
-    translation = _first(block.get("access_control_translation"))
-    encryption = _first(block.get("encryption_configuration"))
-    metrics = _first(block.get("metrics"))
-    threshold = _first(metrics.get("event_threshold")) if metrics else None
-    replication_time = _first(block.get("replication_time"))
+    translation = only_block(block.get("access_control_translation"))
+    encryption = only_block(block.get("encryption_configuration"))
+    metrics = only_block(block.get("metrics"))
+    threshold = only_block(metrics.get("event_threshold")) if metrics else None
+    replication_time = only_block(block.get("replication_time"))
     return _compact(
         {
             "Bucket": block["bucket"],
@@ -1138,9 +1135,9 @@ def _destination_from_api(member: dict[str, Any]) -> dict[str, Any]:
 
 
 def _replication_rule_to_api(rule: dict[str, Any]) -> dict[str, Any]:
-    filter_block = _first(rule.get("filter"))
-    criteria = _first(rule.get("source_selection_criteria"))
-    delete_markers = _first(rule.get("delete_marker_replication"))
+    filter_block = only_block(rule.get("filter"))
+    criteria = only_block(rule.get("source_selection_criteria"))
+    delete_markers = only_block(rule.get("delete_marker_replication"))
     if delete_markers is None and filter_block is not None:
         # With a Filter (the current schema) S3 requires DeleteMarkerReplication.
         delete_markers = {"status": "Disabled"}
@@ -1157,17 +1154,17 @@ def _replication_rule_to_api(rule: dict[str, Any]) -> dict[str, Any]:
             "SourceSelectionCriteria": _compact(
                 {
                     "SseKmsEncryptedObjects": _status_to_api(
-                        _first(criteria.get("sse_kms_encrypted_objects"))
+                        only_block(criteria.get("sse_kms_encrypted_objects"))
                     ),
                     "ReplicaModifications": _status_to_api(
-                        _first(criteria.get("replica_modifications"))
+                        only_block(criteria.get("replica_modifications"))
                     ),
                 }
             )
             if criteria
             else None,
             "ExistingObjectReplication": _status_to_api(
-                _first(rule.get("existing_object_replication"))
+                only_block(rule.get("existing_object_replication"))
             ),
             "Destination": _destination_to_api(rule["destination"][0]),
         }
