@@ -10,7 +10,8 @@ from deployer.aws import DeployerError
 from deployer.graph import build_graph
 from deployer.model import Node, Ref
 from deployer.schema import validate_attributes
-from resources.ec2 import flow_log_role_not_ready, network
+from resources.ec2 import flow_log_role_not_ready
+from stack.network import network
 
 VPC = "primary:aws_vpc.main"
 IGW = "primary:aws_internet_gateway.main"

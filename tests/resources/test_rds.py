@@ -22,15 +22,8 @@ from botocore.stub import Stubber
 
 from deployer.aws import DeployerError
 from deployer.model import Json, JsonDecode, Node, Ref
-from resources.rds import (
-    DB_PARAMETERS,
-    final_snapshot_identifier,
-    master_password,
-    modify_parameters,
-    parameter_group_family,
-    rds,
-    read_parameters,
-)
+from resources.rds import master_password, modify_parameters, read_parameters
+from stack.database import DB_PARAMETERS, final_snapshot_identifier, parameter_group_family, rds
 
 DB = "primary:aws_db_instance.main"
 SUBNET_GROUP = "primary:aws_db_subnet_group.main"
