@@ -157,19 +157,6 @@ def test_a_route_change_redeploys_and_the_stage_moves(deployment: Any, client_fo
     assert deployment.diff(STAGE) == {}
 
 
-def test_the_routes_digest_follows_the_routes(spec: Any) -> None:
-    def description(graph: Any) -> str:
-        return str(graph.node(API).attributes["description"])
-
-    first, again = description(build_graph(spec)), description(build_graph(spec))
-    assert first == again  # deterministic
-    spec.api.auth = "api_key"
-    assert description(build_graph(spec)) != first
-    spec.api.auth = "iam"
-    spec.lambda_.memory_mb = 1024  # not a route: same deployment
-    assert description(build_graph(spec)) == first
-
-
 def test_the_deployment_is_triggered_by_what_aws_reports(deployment: Any, client_for: Any) -> None:
     """The trigger watches the REST API's description, which GetRestApi returns, so an import
     (Terraform's or ours) sees the same digest the deployment was made for."""
