@@ -8,7 +8,7 @@ node may instead refer to the whole `secret_string` (a JSON credentials document
 the driver takes the `password` field (`master_password`); a plain password is taken as it is.
 
 Terraform's import id of `aws_db_instance` is the identifier, which is also our id (the provider's
-own `id` attribute has been the `resource_id` since v5: other modules refer to `identifier`).
+own `id` attribute has been the `resource_id` since v5: references name `identifier`).
 
 RDS is slow: creating a Multi-AZ instance or a cross-region replica takes tens of minutes, so
 `create` returns as soon as RDS has accepted the request (the identifier and ARN are known then)

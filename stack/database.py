@@ -75,7 +75,7 @@ DB_PARAMETERS: tuple[tuple[str, str, str], ...] = (
 
 
 # ---------------------------------------------------------------------------------------------
-# Names and references other modules use
+# Names and references other components use
 # ---------------------------------------------------------------------------------------------
 
 

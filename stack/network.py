@@ -46,7 +46,7 @@ PAYMENTS_BUCKET_ACTIONS: tuple[str, ...] = (
 
 
 # ---------------------------------------------------------------------------------------------
-# Names and references other modules use
+# Names and references other components use
 
 
 def availability_zones(spec: Spec, workspace: str) -> list[str]:
