@@ -1,9 +1,13 @@
-"""ARNs as drift reads them, and what a driver may say about one.
+"""ARNs: their parts as drift reads them, what a driver may say about one, and how AWS spells
+them (and endpoint hosts) per partition.
 
 Drift names an unmanaged resource that the tagging API found by its ARN. Each driver declares
 the kind its ARNs carry (`Resource.arn_kind`); a driver whose ARNs are odd, or for whose
 resources AWS makes others, says so through `Resource.arn_claim`, which answers with a
-`Claim`. This module only parses: it knows no service.
+`Claim`. Regions outside the commercial partition (China, GovCloud) spell ARNs and endpoint
+domains differently: drivers that build them (API Gateway's, which its API never returns) ask
+`partition` and `dns_suffix` rather than writing `arn:aws:` and `amazonaws.com`. This module
+knows no service.
 """
 
 from __future__ import annotations
@@ -55,3 +59,17 @@ class Claim(Enum):
     # Made by AWS on behalf of one of the type's resources, which hands it its tags (a
     # database's automated snapshots): nobody's to manage, so never reported as unmanaged.
     DERIVED = "derived"
+
+
+def partition(region: str) -> str:
+    """`aws`, `aws-cn` or `aws-us-gov`: the second field of every ARN in `region`."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def dns_suffix(region: str) -> str:
+    """The domain of `region`'s service endpoints (`execute-api.<region>.<suffix>`)."""
+    return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"

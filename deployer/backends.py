@@ -22,6 +22,7 @@ import json
 import os
 import socket
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -167,8 +168,6 @@ class LocalBackend:
             raise StateError(f"{path}: cannot read the state file ({exc})") from exc
 
     def write(self, workspace: str, data: bytes) -> None:
-        from deployer.state import atomic_write
-
         atomic_write(self.path(workspace), data)
 
     @contextmanager
@@ -453,3 +452,41 @@ def _expire_old_lock_versions(client: Any, bucket: str) -> None:
     client.put_bucket_lifecycle_configuration(
         Bucket=bucket, LifecycleConfiguration={"Rules": [*others, ours]}
     )
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file and rename it over the old one: never half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _replace_keeping_backup(tmp, path)
+    except BaseException:
+        for leftover in (tmp, f"{tmp}.backup"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+        raise
+
+
+def _replace_keeping_backup(tmp: str, path: Path) -> None:
+    """Put `tmp` in place of `path`, keeping the old file as `path.backup`.
+
+    The state file exists at every instant: the backup is made by a hard link, renamed over the
+    old backup, and only then is the new file renamed over the state file. (Renaming the state
+    file to the backup first left a moment without any state file: a `kill -9` then made the
+    next run believe that nothing existed, and create everything again.)
+    """
+    if path.exists():
+        backup = path.with_name(path.name + ".backup")
+        link = f"{tmp}.backup"
+        try:
+            os.link(path, link)
+        except OSError:  # no hard links on this file system: a copy does the same
+            import shutil
+
+            shutil.copy2(path, link)
+        os.replace(link, backup)
+    os.replace(tmp, path)

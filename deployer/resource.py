@@ -325,12 +325,25 @@ def blueprint(fn: Blueprint) -> Blueprint:
 
 
 @functools.cache
-def load_drivers() -> None:
-    """Import every module of the `resources` package (once) so their decorators run."""
-    import resources
+def load_drivers() -> tuple[str, ...]:
+    """Import every module of the `resources` package (once) so their decorators run; the
+    modules' names. By name, not by `import`: the engine depends on no driver."""
+    return _import_package("resources")
 
-    for info in sorted(pkgutil.iter_modules(resources.__path__), key=lambda m: m.name):
-        importlib.import_module(f"resources.{info.name}")
+
+@functools.cache
+def load_stack() -> tuple[str, ...]:
+    """Import every module of the `stack` package (once), so that its blueprints and the
+    permissions its components declare are registered; the modules' names."""
+    return _import_package("stack")
+
+
+def _import_package(name: str) -> tuple[str, ...]:
+    package = importlib.import_module(name)
+    modules = sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name)
+    for info in modules:
+        importlib.import_module(f"{name}.{info.name}")
+    return tuple(f"{name}.{info.name}" for info in modules)
 
 
 def driver_for(node: Node) -> Resource | DataSource:
@@ -372,4 +385,5 @@ def registered_ephemerals() -> dict[str, EphemeralResource]:
 
 def blueprints() -> list[Blueprint]:
     load_drivers()
+    load_stack()
     return list(_BLUEPRINTS)

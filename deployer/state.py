@@ -9,8 +9,6 @@ looks for what that call may have made and adopts it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deployer.backends import Backend, LocalBackend, LockedError, StateError, lock_message
+from deployer.backends import (
+    Backend,
+    LocalBackend,
+    LockedError,
+    StateError,
+    atomic_write,
+    lock_message,
+)
 from deployer.model import is_write_only
 
 FORMAT_VERSION = 1
@@ -110,44 +115,6 @@ class State:
             "resources": dict(sorted(self.resources.items())),
         }
         return (json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n").encode()
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file and rename it over the old one: never half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        _replace_keeping_backup(tmp, path)
-    except BaseException:
-        for leftover in (tmp, f"{tmp}.backup"):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
-        raise
-
-
-def _replace_keeping_backup(tmp: str, path: Path) -> None:
-    """Put `tmp` in place of `path`, keeping the old file as `path.backup`.
-
-    The state file exists at every instant: the backup is made by a hard link, renamed over the
-    old backup, and only then is the new file renamed over the state file. (Renaming the state
-    file to the backup first left a moment without any state file: a `kill -9` then made the
-    next run believe that nothing existed, and create everything again.)
-    """
-    if path.exists():
-        backup = path.with_name(path.name + ".backup")
-        link = f"{tmp}.backup"
-        try:
-            os.link(path, link)
-        except OSError:  # no hard links on this file system: a copy does the same
-            import shutil
-
-            shutil.copy2(path, link)
-        os.replace(link, backup)
-    os.replace(tmp, path)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ sources that look the primary resource up, since Terraform workspaces share no s
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import re
 import sys
@@ -24,7 +25,7 @@ from typing import Any
 from deployer.aws import DeployerError
 from deployer.graph import Graph
 from deployer.model import WORKSPACES, FileDigest, Interp, Json, JsonDecode, Node, Output, Ref
-from deployer.resource import resource_driver
+from deployer.resource import load_stack, resource_driver
 from deployer.schema import block_schema, has_type
 from deployer.spec import Spec
 from deployer.state import State
@@ -45,12 +46,20 @@ from export.hcl import (
 )
 from export.targets import DEFAULT_TARGET, ProviderTarget
 
-FILES = (
-    "provider.tf", "variables.tf", "locals.tf", "kms.tf", "vpc.tf", "iam.tf", "s3.tf",
-    "dynamodb.tf", "rds.tf", "lambda.tf", "apigateway.tf", "route53.tf", "cloudwatch.tf",
-    "outputs.tf",
-)  # fmt: skip
 DEFAULT_FILE = "locals.tf"
+
+
+def _terraform_files() -> tuple[str, ...]:
+    """Every file of the export: the provider, the variables and the locals, each stack
+    component's `TERRAFORM_FILE` (where the blocks of the nodes it makes go), the outputs."""
+    components = [importlib.import_module(name) for name in load_stack()]
+    made = [
+        str(module.TERRAFORM_FILE) for module in components if hasattr(module, "TERRAFORM_FILE")
+    ]
+    return tuple(dict.fromkeys(["provider.tf", "variables.tf", DEFAULT_FILE, *made, "outputs.tf"]))
+
+
+FILES = _terraform_files()
 IS_PRIMARY = Raw("local.is_primary")
 # Spec sections that hold one value per workspace: read through `local.<section>`.
 PER_WORKSPACE_SECTIONS = ("network",)

@@ -1,89 +1,18 @@
-"""API Gateway's custom domain in each region, and the failover record that points at it.
-
-Both regions serve the same name (`api.<domain>`) from a REGIONAL custom domain with the
-region's own certificate. One Route 53 alias record per region, PRIMARY in the primary and
-SECONDARY in the secondary, sends clients to the primary while its health check passes.
-"""
+"""API Gateway's custom domain names and their base-path mappings."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
+from deployer.arns import partition
 from deployer.aws import is_not_found, poll, tag_changes
-from deployer.model import Node, Output, Ref
-from deployer.resource import Context, Resource, blueprint, resource
-from deployer.spec import Spec
-from resources.acm import VALIDATION
-from resources.apigateway import api_ref, stage_ref
-from resources.route53 import HEALTH_CHECK, absolute, api_domain_name, zone_id_ref
-
-# The file of the Terraform export that holds this module's blocks.
-TERRAFORM_FILE = "apigateway.tf"
-
-DOMAIN_NAME = "aws_api_gateway_domain_name.api"
+from deployer.resource import Context, Resource, resource
 
 # API Gateway's base path for "no base path" in its API; Terraform's `base_path` is "" then.
 EMPTY_BASE_PATH = "(none)"
 # A new regional domain is usually AVAILABLE within seconds; UPDATING after a certificate
 # change can last minutes. The provider waits up to 10 minutes.
 DOMAIN_AVAILABLE_TIMEOUT = 10 * 60.0
-FAILOVER_ROLE = {"primary": "PRIMARY", "secondary": "SECONDARY"}
-
-
-@blueprint
-def api_domain(spec: Spec, workspace: str) -> Iterator[Node | Output]:
-    name = api_domain_name(spec)
-    yield Node(
-        "aws_api_gateway_domain_name",
-        "api",
-        workspace,
-        {
-            "domain_name": name,
-            "endpoint_configuration": [{"types": ["REGIONAL"]}],
-            # The validation's id is known only once the certificate is ISSUED.
-            "regional_certificate_arn": Ref(VALIDATION, "certificate_arn", ready=True),
-            "security_policy": "TLS_1_2",
-            "tags": {"Name": name},
-        },
-    )
-    yield Output("api_domain_name", workspace, name, "The API's name, shared by both regions")
-    yield Output(
-        "api_regional_domain_name",
-        workspace,
-        Ref(DOMAIN_NAME, "regional_domain_name"),
-        "This region's target of the failover record",
-    )
-    yield Node(
-        "aws_api_gateway_base_path_mapping",
-        "api",
-        workspace,
-        {
-            "domain_name": Ref(DOMAIN_NAME, "domain_name"),
-            "api_id": api_ref("id"),
-            "stage_name": stage_ref("stage_name"),
-        },
-    )
-    yield Node(
-        "aws_route53_record",
-        "api_failover",
-        workspace,
-        {
-            "zone_id": zone_id_ref(spec, workspace),
-            "name": absolute(name),
-            "type": "A",
-            "set_identifier": workspace,
-            "failover_routing_policy": [{"type": FAILOVER_ROLE[workspace]}],
-            "health_check_id": Ref(HEALTH_CHECK, "id"),
-            "alias": [
-                {
-                    "name": Ref(DOMAIN_NAME, "regional_domain_name"),
-                    "zone_id": Ref(DOMAIN_NAME, "regional_zone_id"),
-                    "evaluate_target_health": True,
-                }
-            ],
-        },
-    )
 
 
 @resource
@@ -249,7 +178,7 @@ DOMAIN_FIELDS = {
 
 
 def domain_arn(region: str, domain: str) -> str:
-    return f"arn:aws:apigateway:{region}::/domainnames/{domain}"
+    return f"arn:{partition(region)}:apigateway:{region}::/domainnames/{domain}"
 
 
 def mapping_id(domain: str, base_path: str) -> str:

@@ -1,11 +1,10 @@
-"""Lambda: the payment function, identical in both regions but for its environment, and the
-permissions that let API Gateway invoke it.
+"""Lambda: zip-packaged functions, and the resource-policy statements (permissions) that let
+other services invoke them.
 
-The function's code is the repository's `lambda/` directory, zipped deterministically
-(`deployer.packaging`), so both regions get byte-identical code and an unchanged handler hashes
-the same on every run: `source_code_hash` (Lambda's `CodeSha256`) is what is compared, and the
-zip's bytes ride along in the node's `files`, never in state: the HCL export writes the same
-bytes beside the configuration and says `source_code_hash = filebase64sha256(filename)`.
+A function's package is the file its `filename` names among the node's `files` (the bytes ride
+along with the node, never in state): `source_code_hash` (Lambda's `CodeSha256`) is what is
+compared, and the HCL export writes the same bytes beside the configuration and says
+`source_code_hash = filebase64sha256(filename)`.
 
 Lambda changes a function asynchronously: a VPC function is `Pending` for a minute or more while
 its network interfaces are made, and an update leaves `LastUpdateStatus` `InProgress`. AWS refuses
@@ -16,8 +15,6 @@ settle first and the configuration follows the code, never races it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -32,29 +29,10 @@ from deployer.aws import (
     tag_changes,
     user_tags,
 )
+from deployer.blocks import first_block
 from deployer.diff import diff_attributes
-from deployer.model import FileDigest, Node, Output, Ref
-from deployer.packaging import build_lambda_zip, code_sha256
-from deployer.resource import Context, Resource, blueprint, resource
-from deployer.spec import Spec
-from resources.dynamodb import table_ref
-from resources.ec2 import private_subnet_refs, security_group_ref
-from resources.iam import role_ref
-from resources.kms import key_ref
-
-# The file of the Terraform export that holds this module's blocks.
-TERRAFORM_FILE = "lambda.tf"
-
-# The handler's sources; the zip is built from them in memory on every graph build.
-LAMBDA_SOURCE_DIR = Path(__file__).resolve().parent.parent / "lambda"
-# The package's file name, beside the exported HCL.
-PACKAGE_FILENAME = "payment_processor.zip"
-HANDLER = "payment_processor.handler"
-# Graviton: the handler is pure Python, and arm64 costs less per GB-second than x86_64.
-ARCHITECTURE = "arm64"
-
-FUNCTION = "aws_lambda_function.payment_processor"
-LOG_GROUP = "aws_cloudwatch_log_group.lambda"
+from deployer.packaging import code_sha256
+from deployer.resource import Context, Resource, resource
 
 # Lambda documents no bound for Pending → Active; a VPC function sets up its Hyperplane network
 # interfaces first, which takes minutes. These are the Terraform provider's defaults for
@@ -95,106 +73,6 @@ CONFIGURATION_ATTRIBUTES = (
 )
 # Attributes that only UpdateFunctionCode changes.
 CODE_ATTRIBUTES = frozenset({"source_code_hash", "architectures"})
-
-
-def function_name(spec: Spec) -> str:
-    """The same name in both regions (IAM's execution policy names it too)."""
-    return spec.name("payment-processor")
-
-
-def function_ref(attribute: str = "arn") -> Ref:
-    return Ref(FUNCTION, attribute)
-
-
-def log_group_name(spec: Spec) -> str:
-    """Lambda writes to `/aws/lambda/<function>`; creating it first makes it ours (retention,
-    KMS) rather than one Lambda creates on first invocation with neither."""
-    return f"/aws/lambda/{function_name(spec)}"
-
-
-def build_package() -> bytes:
-    """The deployment package, byte-identical for identical sources."""
-    return build_lambda_zip(LAMBDA_SOURCE_DIR)
-
-
-def environment_variables(spec: Spec, workspace: str) -> dict[str, Any]:
-    """Region-specific: each region's function uses its own region's tables."""
-    return {
-        "TRANSACTIONS_TABLE": table_ref("transactions", "name"),
-        "IDEMPOTENCY_TABLE": table_ref("idempotency", "name"),
-        "DEPLOY_REGION": spec.region(workspace),
-        "LOG_LEVEL": spec.lambda_.log_level,
-        "IDEMPOTENCY_TTL_SECONDS": str(spec.dynamodb.idempotency_ttl_hours * 3600),
-    }
-
-
-def iam_ref(workspace: str, address: str) -> Ref:
-    """A dependency on an IAM resource, which only the primary workspace makes."""
-    return Ref(address, "id", workspace=None if workspace == "primary" else "primary")
-
-
-@blueprint
-def payment_lambda(spec: Spec, workspace: str) -> Iterator[Node | Output]:
-    settings = spec.lambda_
-    name = function_name(spec)
-    package = build_package()
-    yield Node(
-        "aws_cloudwatch_log_group",
-        "lambda",
-        workspace,
-        {
-            "name": log_group_name(spec),
-            "retention_in_days": settings.log_retention_days,
-            "kms_key_id": key_ref("logs", "arn"),
-            "tags": {"Name": log_group_name(spec)},
-        },
-    )
-    yield Node(
-        "aws_lambda_function",
-        "payment_processor",
-        workspace,
-        {
-            "function_name": name,
-            "description": "Payment API handler: creates and reads payments, answers health",
-            "role": role_ref(workspace, "lambda_exec"),
-            "runtime": settings.runtime,
-            "handler": HANDLER,
-            "architectures": [ARCHITECTURE],
-            "memory_size": settings.memory_mb,
-            "timeout": settings.timeout_s,
-            "filename": PACKAGE_FILENAME,
-            "source_code_hash": FileDigest(PACKAGE_FILENAME, code_sha256(package)),
-            "publish": False,
-            "environment": [{"variables": environment_variables(spec, workspace)}],
-            "vpc_config": [
-                {
-                    "subnet_ids": private_subnet_refs(spec, workspace),
-                    "security_group_ids": [security_group_ref("lambda")],
-                }
-            ],
-            "tracing_config": [{"mode": "Active"}],
-            # The environment encrypted with the region's own key rather than Lambda's.
-            "kms_key_arn": key_ref("lambda", "arn"),
-            **(
-                {"reserved_concurrent_executions": settings.reserved_concurrency}
-                if settings.reserved_concurrency is not None
-                else {}
-            ),
-            "tags": {"Name": name},
-        },
-        # The log group first, so the function's logs land in the managed group; the execution
-        # policy first, since a VPC function's create is refused while its role may not manage
-        # network interfaces.
-        depends_on=(
-            Ref(LOG_GROUP, "name"),
-            iam_ref(workspace, "aws_iam_role_policy.lambda_exec"),
-        ),
-        files={PACKAGE_FILENAME: package},
-    )
-    yield Output(
-        "lambda_function_name", workspace, function_ref("function_name"), "The payment function"
-    )
-    yield Output("lambda_function_arn", workspace, function_ref("arn"), "ARN of the function")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,7 +267,7 @@ class Permission(Resource):
 def package_of(ctx: Context, desired: dict[str, Any]) -> bytes:
     """The zip the node ships as `filename`, checked against the hash the node declares (a
     mismatch would redeploy on every run, or worse, deploy code the plan did not show)."""
-    filename = desired.get("filename") or PACKAGE_FILENAME
+    filename = desired.get("filename") or only_file(ctx.node.files)
     package = ctx.node.files.get(filename)
     if not isinstance(package, bytes):
         raise DeployerError(f"{ctx.node.key}: the node ships no deployment package {filename!r}")
@@ -401,8 +279,9 @@ def package_of(ctx: Context, desired: dict[str, Any]) -> bytes:
     return package
 
 
-def first_block(blocks: list[dict[str, Any]] | None) -> dict[str, Any]:
-    return blocks[0] if blocks else {}
+def only_file(files: dict[str, bytes]) -> str:
+    """The name of the one file a node ships, when `filename` leaves it unsaid ("" if not one)."""
+    return next(iter(files)) if len(files) == 1 else ""
 
 
 def configuration_params(desired: dict[str, Any], attributes: Any) -> dict[str, Any]:

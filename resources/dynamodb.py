@@ -1,9 +1,5 @@
-"""DynamoDB: the transactions table and the idempotency-key table, per region.
-
-The Lambda handler (`lambda/payment_processor.py`) finds the tables through the environment
-variables TRANSACTIONS_TABLE and IDEMPOTENCY_TABLE and relies on their key names: transactions
-by `transaction_id` (and by merchant through the `by_merchant` index), idempotency records by
-`idempotency_key`, expired by TTL on `expires_at`.
+"""DynamoDB: tables, with the settings DynamoDB keeps behind other APIs (point-in-time
+recovery, TTL, tags).
 
 DynamoDB changes a table asynchronously (CREATING, UPDATING) and refuses most writes to a table
 that is not ACTIVE, takes one index change per UpdateTable call, and keeps point-in-time recovery
@@ -12,7 +8,6 @@ and TTL behind their own APIs: the driver serialises its calls and waits between
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -29,36 +24,10 @@ from deployer.aws import (
     tag_list,
     user_tags,
 )
+from deployer.blocks import first_block
 from deployer.diff import diff_attributes, equivalent
 from deployer.graph import ADDRESS_TAG
-from deployer.model import Interp, Node, Output, Ref
-from deployer.resource import Context, Resource, blueprint, resource
-from deployer.spec import Spec
-from resources.kms import key_ref
-from resources.sts import account_arn
-
-# The file of the Terraform export that holds this module's blocks.
-TERRAFORM_FILE = "dynamodb.tf"
-
-TABLES = ("transactions", "idempotency")
-
-# Key and TTL attribute names the payment handler uses.
-TRANSACTION_KEY = "transaction_id"
-IDEMPOTENCY_KEY = "idempotency_key"
-IDEMPOTENCY_EXPIRY_ATTRIBUTE = "expires_at"
-MERCHANT_INDEX = "by_merchant"
-
-# What the payment handler does with its tables: the Lambda role's grant and the DynamoDB
-# endpoint's policy. TransactWriteItems is authorised per item: PutItem, UpdateItem and
-# ConditionCheckItem; queries by merchant go through the table's index.
-HANDLER_ACTIONS: tuple[str, ...] = (
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DescribeTable",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:UpdateItem",
-)
+from deployer.resource import Context, Resource, resource
 
 # AWS gives no figure for how long a table takes to become ACTIVE; these are the Terraform AWS
 # provider's defaults for aws_dynamodb_table (create 30 min, update 60 min since a new index
@@ -85,102 +54,6 @@ TRANSITIONAL_SSE_STATUSES = frozenset({"ENABLING", "DISABLING", "UPDATING"})
 SSE_IN_FORCE = frozenset({"ENABLED", "ENABLING", "UPDATING"})
 # TTL statuses that mean "on": ENABLING takes up to an hour to become ENABLED on AWS.
 TTL_ON = frozenset({"ENABLED", "ENABLING"})
-
-
-def table_name(spec: Spec, table: str) -> str:
-    """The same name in both regions: the Lambda finds its own region's table by name."""
-    return spec.name(table)
-
-
-def table_ref(table: str, attribute: str) -> Ref:
-    """A reference to one of the tables, for the Lambda's environment and IAM policies."""
-    return Ref(f"aws_dynamodb_table.{table}", attribute)
-
-
-def table_arns(spec: Spec, region: str) -> list[Interp]:
-    """The region's tables and their indexes by ARN (names are known before they exist)."""
-    return [
-        account_arn("dynamodb", region, f"table/{table_name(spec, table)}{part}")
-        for table in TABLES
-        for part in ("", "/index/*")
-    ]
-
-
-@blueprint
-def dynamodb_tables(spec: Spec, workspace: str) -> Iterator[Node | Output]:
-    settings = spec.dynamodb
-    encryption = [{"enabled": True, "kms_key_arn": key_ref("dynamodb", "arn")}]
-    recovery = [{"enabled": settings.point_in_time_recovery}]
-    transactions = table_name(spec, "transactions")
-    yield Node(
-        "aws_dynamodb_table",
-        "transactions",
-        workspace,
-        {
-            "name": transactions,
-            "billing_mode": "PAY_PER_REQUEST",
-            "hash_key": TRANSACTION_KEY,
-            "attribute": [
-                {"name": TRANSACTION_KEY, "type": "S"},
-                {"name": "merchant_id", "type": "S"},
-                {"name": "created_at", "type": "S"},
-            ],
-            "global_secondary_index": [
-                {
-                    "name": MERCHANT_INDEX,
-                    "key_schema": [
-                        {"attribute_name": "merchant_id", "key_type": "HASH"},
-                        {"attribute_name": "created_at", "key_type": "RANGE"},
-                    ],
-                    "projection_type": "ALL",
-                }
-            ],
-            "server_side_encryption": encryption,
-            "point_in_time_recovery": recovery,
-            "stream_enabled": True,
-            "stream_view_type": settings.stream_view_type,
-            "deletion_protection_enabled": True,
-            "tags": {"Name": transactions},
-        },
-    )
-    idempotency = table_name(spec, "idempotency")
-    yield Node(
-        "aws_dynamodb_table",
-        "idempotency",
-        workspace,
-        {
-            "name": idempotency,
-            "billing_mode": "PAY_PER_REQUEST",
-            "hash_key": IDEMPOTENCY_KEY,
-            "attribute": [{"name": IDEMPOTENCY_KEY, "type": "S"}],
-            "server_side_encryption": encryption,
-            "point_in_time_recovery": recovery,
-            "ttl": [{"attribute_name": IDEMPOTENCY_EXPIRY_ATTRIBUTE, "enabled": True}],
-            # Nothing consumes changes to idempotency records.
-            "stream_enabled": False,
-            "deletion_protection_enabled": True,
-            "tags": {"Name": idempotency},
-        },
-    )
-    for table in TABLES:
-        yield Output(
-            f"dynamodb_{table}_table_name",
-            workspace,
-            table_ref(table, "name"),
-            f"Name of the {table} table",
-        )
-        yield Output(
-            f"dynamodb_{table}_table_arn",
-            workspace,
-            table_ref(table, "arn"),
-            f"ARN of the {table} table",
-        )
-    yield Output(
-        "dynamodb_transactions_stream_arn",
-        workspace,
-        table_ref("transactions", "stream_arn"),
-        "ARN of the transactions table's change stream",
-    )
 
 
 @resource
@@ -319,11 +192,6 @@ class Table(Resource):
 # ---------------------------------------------------------------------------------------------
 # Terraform attributes → DynamoDB request shapes
 # ---------------------------------------------------------------------------------------------
-
-
-def first_block(blocks: list[dict[str, Any]] | None) -> dict[str, Any]:
-    """The single block of a `max_items = 1` block list, or {} when absent."""
-    return dict(blocks[0]) if blocks else {}
 
 
 def table_key_schema(attributes: dict[str, Any]) -> list[dict[str, str]]:

@@ -1,6 +1,6 @@
 """CloudWatch Logs: the log group driver that flow logs, Lambda and API Gateway share.
 
-Each service module yields its own `aws_cloudwatch_log_group` node (the group belongs with what
+Each stack component yields its own `aws_cloudwatch_log_group` node (the group belongs with what
 writes to it); this module only knows how to create, read, change and delete one.
 """
 
@@ -17,20 +17,11 @@ from deployer.aws import (
     user_tags,
 )
 from deployer.batch import Describe, item_key
-from deployer.model import Ref
 from deployer.resource import Context, Resource, resource
-
-# The file of the Terraform export that holds this module's blocks.
-TERRAFORM_FILE = "cloudwatch.tf"
 
 # How long a freshly created or re-policied KMS key may be refused by CloudWatch Logs before we
 # give up: key policy changes propagate within seconds, rarely up to a couple of minutes.
 KMS_PROPAGATION_TIMEOUT = 120.0
-
-
-def log_group_ref(logical_name: str, attribute: str = "arn") -> Ref:
-    """`aws_cloudwatch_log_group.<name>.<attribute>`: the ARN is what writers are given."""
-    return Ref(f"aws_cloudwatch_log_group.{logical_name}", attribute)
 
 
 # Up to 50 groups by exact name per call (the other way to filter is a name prefix).

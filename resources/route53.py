@@ -1,13 +1,11 @@
-"""Route 53: the hosted zone, DNS records and the health check of each region's API.
+"""Route 53: hosted zones (and their look-up), DNS records and health checks.
 
-Route 53 is a global service: every call goes to us-east-1 whatever the workspace. The primary
-workspace creates the zone (or looks up the one `spec.dns.zone_id` names); the secondary uses
-the primary's. Each workspace health-checks its own region's API directly on its execute-api
-host, so that the failover records (see `resources/apigateway_domain.py`) can route around a
-region whose API is down.
+Route 53 is a global service: every call goes to us-east-1 whatever the workspace. Creates take a
+CallerReference, deterministic per deployment and address, so that a retried or interrupted
+create finds what it made.
 
-Record names are kept fully qualified with the trailing dot, the form Route 53 returns and ACM
-hands out for validation records, so a value can flow from one to the other unchanged.
+Record names are kept fully qualified with the trailing dot, the form Route 53 returns
+(`deployer.domains.absolute`).
 """
 
 from __future__ import annotations
@@ -30,18 +28,9 @@ from deployer.aws import (
     user_tags,
 )
 from deployer.diff import diff_attributes
+from deployer.domains import absolute
 from deployer.graph import ADDRESS_TAG
-from deployer.model import Interp, Node, Output, Ref
-from deployer.resource import Context, DataSource, Resource, blueprint, data_source, resource
-from deployer.spec import Spec
-from resources.apigateway import HEALTH_PATH, api_ref
-
-# The file of the Terraform export that holds this module's blocks.
-TERRAFORM_FILE = "route53.tf"
-
-ZONE = "aws_route53_zone.main"
-ZONE_LOOKUP = "data.aws_route53_zone.main"
-HEALTH_CHECK = "aws_route53_health_check.api"
+from deployer.resource import Context, DataSource, Resource, data_source, resource
 
 # Route 53 applies a change to all its authoritative servers "generally within 60 seconds";
 # the Terraform provider waits up to 30 minutes for INSYNC.
@@ -59,79 +48,6 @@ RECORD_TYPES = "A|AAAA|CAA|CNAME|DS|HTTPS|MX|NAPTR|NS|PTR|SOA|SPF|SRV|SSHFP|SVCB
 RECORD_ID = re.compile(
     rf"^(?P<zone>[^_]+)_(?P<name>.+?)_(?P<type>{RECORD_TYPES})(?:_(?P<set>.+))?$"
 )
-
-
-def api_domain_name(spec: Spec) -> str:
-    """The API's shared name, which the failover records point at one region or the other."""
-    return f"{spec.dns.api_subdomain}.{spec.dns.domain}"
-
-
-def absolute(name: str) -> str:
-    """A fully qualified DNS name with its trailing dot, as Route 53 returns names."""
-    return name if name.endswith(".") else f"{name}."
-
-
-def zone_id_ref(spec: Spec, workspace: str) -> Ref:
-    """The hosted zone's id: a look-up when the spec names an existing zone, else the primary's."""
-    if spec.dns.zone_id:
-        return Ref(ZONE_LOOKUP, "zone_id")
-    return Ref(ZONE, "zone_id", workspace="primary" if workspace != "primary" else None)
-
-
-def health_check_name(spec: Spec, workspace: str) -> str:
-    """Both workspaces' checks are in the one global Route 53: the name tells them apart."""
-    return spec.name("api-health", workspace)
-
-
-def execute_api_host(spec: Spec, workspace: str) -> Interp:
-    """The region's own API endpoint, which the health check probes past the failover name."""
-    return Interp((api_ref("id"), f".execute-api.{spec.region(workspace)}.amazonaws.com"))
-
-
-@blueprint
-def route53(spec: Spec, workspace: str) -> Iterator[Node | Output]:
-    dns = spec.dns
-    if dns.zone_id:
-        yield Node("aws_route53_zone", "main", workspace, {"zone_id": dns.zone_id}, data=True)
-    elif workspace == "primary":
-        yield Node(
-            "aws_route53_zone",
-            "main",
-            workspace,
-            {
-                "name": dns.domain,
-                "comment": f"{spec.name('zone')}: public zone of the payment API",
-                "tags": {"Name": spec.name("zone")},
-            },
-        )
-        yield Output(
-            "name_servers",
-            workspace,
-            Ref(ZONE, "name_servers"),
-            "Delegate the domain to these name servers",
-        )
-    if dns.zone_id or workspace == "primary":
-        yield Output("hosted_zone_id", workspace, zone_id_ref(spec, workspace), "The API's zone")
-    yield Node(
-        "aws_route53_health_check",
-        "api",
-        workspace,
-        {
-            "type": "HTTPS",
-            "fqdn": execute_api_host(spec, workspace),
-            "port": 443,
-            # The open route of the stage; the payment routes need credentials.
-            "resource_path": f"/{spec.api.stage}{HEALTH_PATH}",
-            "request_interval": dns.health_check_interval_s,
-            "failure_threshold": dns.health_check_failure_threshold,
-            "measure_latency": True,
-            "enable_sni": True,
-            "tags": {"Name": health_check_name(spec, workspace)},
-        },
-    )
-    yield Output(
-        "health_check_id", workspace, Ref(HEALTH_CHECK, "id"), "Health check of this region's API"
-    )
 
 
 @resource
@@ -227,7 +143,7 @@ class HostedZone(Resource):
 
 @data_source
 class HostedZoneLookup(DataSource):
-    """An existing zone the spec names by id (`spec.dns.zone_id`), or by name."""
+    """An existing zone, by its id or by its name (and whether it is private)."""
 
     type = "aws_route53_zone"
     global_service = True

@@ -1,15 +1,15 @@
-"""S3: the payments bucket per region, and replication from the primary to the secondary.
+"""S3: buckets, and each bucket setting as its own resource.
 
 Since provider 4 Terraform models each bucket setting (versioning, encryption, policy, ...) as
-its own resource whose import id is the bucket name; the drivers here follow that split. The
-replication configuration is a setting of the *primary* bucket but needs both buckets, so it
-belongs to the secondary workspace and carries the primary's region in its `region` attribute.
+its own resource whose import id is the bucket name; the drivers here follow that split. A
+setting may name the region of its bucket in its `region` attribute (a replication
+configuration, which needs both buckets, is made from the other workspace).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -29,25 +29,12 @@ from deployer.aws import (
     tag_list,
     user_tags,
 )
+from deployer.blocks import only_block
 from deployer.diff import equivalent
 from deployer.graph import ADDRESS_TAG
-from deployer.model import Interp, Json, Node, Output, Ref
-from deployer.resource import Context, Resource, blueprint, resource
-from deployer.spec import Spec
-from resources.iam import role_ref
-from resources.kms import key_ref
-
-# The file of the Terraform export that holds this module's blocks.
-TERRAFORM_FILE = "s3.tf"
+from deployer.resource import Context, Resource, resource
 
 T = TypeVar("T")
-
-BUCKET = "aws_s3_bucket.payments"
-VERSIONING = "aws_s3_bucket_versioning.payments"
-PUBLIC_ACCESS_BLOCK = "aws_s3_bucket_public_access_block.payments"
-# Written by resources/iam.py, in the primary workspace.
-
-LIFECYCLE_RULE_ID = "payments-data-retention"
 
 # The region whose S3 endpoint takes CreateBucket without a LocationConstraint.
 DEFAULT_BUCKET_REGION = "us-east-1"
@@ -60,185 +47,6 @@ BUCKET_PROPAGATION_TIMEOUT = 120.0
 SETTING_STABLE_TIMEOUT = 120.0
 # IAM changes "usually" propagate in seconds; S3 replication may reject a role until they have.
 IAM_PROPAGATION_TIMEOUT = 120.0
-
-# Codes meaning "this setting is not there" that deployer.aws does not know yet.
-
-
-def bucket_name(spec: Spec, workspace: str) -> str:
-    """Deterministic, globally meaningful: project, purpose, region and suffix."""
-    return spec.name("data", spec.region(workspace))
-
-
-# ---------------------------------------------------------------------------------------------
-# Blueprint
-# ---------------------------------------------------------------------------------------------
-
-
-def bucket_id_ref() -> Ref:
-    """The bucket's name, once S3 answers for it (settings written earlier can get NoSuchBucket)."""
-    return Ref(BUCKET, "id", ready=True)
-
-
-def tls_only_policy() -> Json:
-    """Deny every request over plain HTTP, and uploads that ask for another encryption than KMS.
-
-    Uploads that name no encryption are allowed: the bucket's default (SSE-KMS) applies to them.
-    """
-    bucket_arn = Ref(BUCKET, "arn")
-    objects_arn = Interp((bucket_arn, "/*"))
-    return Json(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, objects_arn],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
-                {
-                    "Sid": "DenyNonKmsEncryptionHeader",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:PutObject",
-                    "Resource": objects_arn,
-                    "Condition": {
-                        "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
-                        "Null": {"s3:x-amz-server-side-encryption": "false"},
-                    },
-                },
-            ],
-        }
-    )
-
-
-def lifecycle_rule(spec: Spec) -> dict[str, Any]:
-    """The one retention rule: old versions expire, current ones move to STANDARD_IA."""
-    lifecycle = spec.s3.lifecycle
-    return {
-        "id": LIFECYCLE_RULE_ID,
-        "status": "Enabled",
-        "filter": [{"prefix": ""}],
-        "transition": [{"days": lifecycle.transition_to_ia_days, "storage_class": "STANDARD_IA"}],
-        "noncurrent_version_expiration": [
-            {"noncurrent_days": lifecycle.noncurrent_version_expiration_days}
-        ],
-        "abort_incomplete_multipart_upload": [
-            {"days_after_initiation": lifecycle.abort_incomplete_multipart_days}
-        ],
-    }
-
-
-def replication_node(spec: Spec) -> Node:
-    """Replication of the primary bucket into the secondary one, owned by the secondary workspace.
-
-    S3 accepts it only once both buckets are versioned, hence the explicit dependencies; objects
-    encrypted with the primary's KMS key are replicated and re-encrypted with the secondary's.
-    """
-    return Node(
-        "aws_s3_bucket_replication_configuration",
-        "payments",
-        "secondary",
-        {
-            "region": spec.region("primary"),
-            "bucket": Ref(BUCKET, "id", workspace="primary"),
-            # The secondary looks the role up (IAM lives in the primary only).
-            "role": role_ref("secondary", "s3_replication"),
-            "rule": [
-                {
-                    "id": f"replicate-all-to-{spec.region('secondary')}",
-                    "priority": 1,
-                    "status": "Enabled",
-                    "filter": [{"prefix": ""}],
-                    "delete_marker_replication": [{"status": "Enabled"}],
-                    "source_selection_criteria": [
-                        {"sse_kms_encrypted_objects": [{"status": "Enabled"}]}
-                    ],
-                    "destination": [
-                        {
-                            "bucket": Ref(BUCKET, "arn"),
-                            "storage_class": spec.s3.replication_storage_class,
-                            "encryption_configuration": [
-                                {"replica_kms_key_id": key_ref("s3", "arn")}
-                            ],
-                        }
-                    ],
-                }
-            ],
-        },
-        depends_on=(Ref(VERSIONING, "id", workspace="primary"), Ref(VERSIONING, "id")),
-    )
-
-
-@blueprint
-def payments_bucket(spec: Spec, workspace: str) -> Iterator[Node | Output]:
-    name = bucket_name(spec, workspace)
-    bucket = bucket_id_ref()
-
-    def setting(tf_type: str, attributes: dict[str, Any], *after: Ref) -> Node:
-        return Node(
-            tf_type, "payments", workspace, {"bucket": bucket, **attributes}, depends_on=after
-        )
-
-    yield Node(
-        "aws_s3_bucket",
-        "payments",
-        workspace,
-        {
-            "bucket": name,
-            "force_destroy": False,
-            "object_lock_enabled": False,
-            "tags": {"Name": name},
-        },
-    )
-    yield setting(
-        "aws_s3_bucket_ownership_controls",
-        {"rule": [{"object_ownership": "BucketOwnerEnforced"}]},
-    )
-    yield setting("aws_s3_bucket_versioning", {"versioning_configuration": [{"status": "Enabled"}]})
-    yield setting(
-        "aws_s3_bucket_server_side_encryption_configuration",
-        {
-            "rule": [
-                {
-                    "bucket_key_enabled": True,
-                    "apply_server_side_encryption_by_default": [
-                        {"sse_algorithm": "aws:kms", "kms_master_key_id": key_ref("s3", "arn")}
-                    ],
-                }
-            ]
-        },
-    )
-    yield setting(
-        "aws_s3_bucket_public_access_block",
-        {
-            "block_public_acls": True,
-            "block_public_policy": True,
-            "ignore_public_acls": True,
-            "restrict_public_buckets": True,
-        },
-    )
-    # After the public access block: S3 answers OperationAborted to concurrent writes of the two.
-    yield setting(
-        "aws_s3_bucket_policy", {"policy": tls_only_policy()}, Ref(PUBLIC_ACCESS_BLOCK, "id")
-    )
-    # Noncurrent-version rules only mean something once the bucket keeps versions.
-    yield setting(
-        "aws_s3_bucket_lifecycle_configuration",
-        {"rule": [lifecycle_rule(spec)]},
-        Ref(VERSIONING, "id"),
-    )
-    if workspace == "secondary":
-        yield replication_node(spec)
-    yield Output("s3_bucket_name", workspace, Ref(BUCKET, "id"), "the payments bucket's name")
-    yield Output("s3_bucket_arn", workspace, Ref(BUCKET, "arn"), "the payments bucket's ARN")
-
-
-# ---------------------------------------------------------------------------------------------
-# Drivers
-# ---------------------------------------------------------------------------------------------
 
 
 def empty_bucket(s3: Any, bucket: str) -> int:
@@ -806,10 +614,6 @@ def _compact(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _first(blocks: list[dict[str, Any]] | None) -> dict[str, Any] | None:
-    return blocks[0] if blocks else None
-
-
 def _status_to_api(block: dict[str, Any] | None) -> dict[str, str] | None:
     return {"Status": block["status"]} if block else None
 
@@ -830,7 +634,7 @@ def _date(value: Any) -> str | None:
 
 
 def _encryption_rule_to_api(rule: dict[str, Any]) -> dict[str, Any]:
-    default = _first(rule.get("apply_server_side_encryption_by_default"))
+    default = only_block(rule.get("apply_server_side_encryption_by_default"))
     blocked = rule.get("blocked_encryption_types")
     return _compact(
         {
@@ -870,7 +674,7 @@ def _encryption_rule_from_api(rule: dict[str, Any]) -> dict[str, Any]:
 
 def _lifecycle_filter_to_api(block: dict[str, Any]) -> dict[str, Any]:
     """S3 takes exactly one predicate: a prefix, a tag, a size bound, or several under And."""
-    both = _first(block.get("and"))
+    both = only_block(block.get("and"))
     if both is not None:
         return {
             "And": _compact(
@@ -882,7 +686,7 @@ def _lifecycle_filter_to_api(block: dict[str, Any]) -> dict[str, Any]:
                 }
             )
         }
-    tag = _first(block.get("tag"))
+    tag = only_block(block.get("tag"))
     if tag is not None:
         return {"Tag": {"Key": tag["key"], "Value": tag["value"]}}
     for name, member in (
@@ -919,10 +723,10 @@ def _lifecycle_filter_from_api(member: dict[str, Any]) -> dict[str, Any]:
 
 
 def _lifecycle_rule_to_api(rule: dict[str, Any]) -> dict[str, Any]:
-    filter_block = _first(rule.get("filter"))
-    expiration = _first(rule.get("expiration"))
-    noncurrent_expiration = _first(rule.get("noncurrent_version_expiration"))
-    abort = _first(rule.get("abort_incomplete_multipart_upload"))
+    filter_block = only_block(rule.get("filter"))
+    expiration = only_block(rule.get("expiration"))
+    noncurrent_expiration = only_block(rule.get("noncurrent_version_expiration"))
+    abort = only_block(rule.get("abort_incomplete_multipart_upload"))
     return _compact(
         {
             "ID": rule["id"],
@@ -1046,12 +850,12 @@ def _lifecycle_rule_from_api(rule: dict[str, Any]) -> dict[str, Any]:
 
 
 def _replication_filter_to_api(block: dict[str, Any]) -> dict[str, Any]:
-    both = _first(block.get("and"))
+    both = only_block(block.get("and"))
     if both is not None:
         return {
             "And": _compact({"Prefix": both.get("prefix"), "Tags": _tags_to_api(both.get("tags"))})
         }
-    tag = _first(block.get("tag"))
+    tag = only_block(block.get("tag"))
     if tag is not None:
         return {"Tag": {"Key": tag["key"], "Value": tag["value"]}}
     return {"Prefix": block.get("prefix") or ""}
@@ -1070,11 +874,11 @@ def _replication_filter_from_api(member: dict[str, Any]) -> dict[str, Any]:
 
 
 def _destination_to_api(block: dict[str, Any]) -> dict[str, Any]:
-    translation = _first(block.get("access_control_translation"))
-    encryption = _first(block.get("encryption_configuration"))
-    metrics = _first(block.get("metrics"))
-    threshold = _first(metrics.get("event_threshold")) if metrics else None
-    replication_time = _first(block.get("replication_time"))
+    translation = only_block(block.get("access_control_translation"))
+    encryption = only_block(block.get("encryption_configuration"))
+    metrics = only_block(block.get("metrics"))
+    threshold = only_block(metrics.get("event_threshold")) if metrics else None
+    replication_time = only_block(block.get("replication_time"))
     return _compact(
         {
             "Bucket": block["bucket"],
@@ -1147,9 +951,9 @@ def _destination_from_api(member: dict[str, Any]) -> dict[str, Any]:
 
 
 def _replication_rule_to_api(rule: dict[str, Any]) -> dict[str, Any]:
-    filter_block = _first(rule.get("filter"))
-    criteria = _first(rule.get("source_selection_criteria"))
-    delete_markers = _first(rule.get("delete_marker_replication"))
+    filter_block = only_block(rule.get("filter"))
+    criteria = only_block(rule.get("source_selection_criteria"))
+    delete_markers = only_block(rule.get("delete_marker_replication"))
     if delete_markers is None and filter_block is not None:
         # With a Filter (the current schema) S3 requires DeleteMarkerReplication.
         delete_markers = {"status": "Disabled"}
@@ -1166,17 +970,17 @@ def _replication_rule_to_api(rule: dict[str, Any]) -> dict[str, Any]:
             "SourceSelectionCriteria": _compact(
                 {
                     "SseKmsEncryptedObjects": _status_to_api(
-                        _first(criteria.get("sse_kms_encrypted_objects"))
+                        only_block(criteria.get("sse_kms_encrypted_objects"))
                     ),
                     "ReplicaModifications": _status_to_api(
-                        _first(criteria.get("replica_modifications"))
+                        only_block(criteria.get("replica_modifications"))
                     ),
                 }
             )
             if criteria
             else None,
             "ExistingObjectReplication": _status_to_api(
-                _first(rule.get("existing_object_replication"))
+                only_block(rule.get("existing_object_replication"))
             ),
             "Destination": _destination_to_api(rule["destination"][0]),
         }

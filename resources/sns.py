@@ -1,24 +1,11 @@
-"""SNS: the alarm topic of each region, encrypted with the region's `logs` key.
-
-The key's policy lets CloudWatch use it (see `resources/kms.py`); without that, alarms could
-not publish to an encrypted topic.
-"""
+"""SNS: topics, their attributes (KMS key, policies, delivery settings) and tags."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from deployer.aws import is_not_found, paginate, tag_changes, tag_dict, tag_list, user_tags
-from deployer.model import Node, Output, Ref
-from deployer.resource import Context, Resource, blueprint, resource
-from deployer.spec import Spec
-from resources.kms import key_ref
-
-# The file of the Terraform export that holds this module's blocks.
-TERRAFORM_FILE = "cloudwatch.tf"
-
-TOPIC = "aws_sns_topic.alarms"
+from deployer.resource import Context, Resource, resource
 
 # Topic attribute → SNS attribute name, for the ones the topic sets and reads as they are.
 TOPIC_ATTRIBUTES = {
@@ -30,32 +17,6 @@ TOPIC_ATTRIBUTES = {
     "tracing_config": "TracingConfig",
     "content_based_deduplication": "ContentBasedDeduplication",
 }
-
-
-def topic_name(spec: Spec) -> str:
-    return spec.name("alarms")
-
-
-def topic_ref(workspace: str | None = None) -> Ref:
-    """The alarm topic's ARN; `workspace="primary"` from the secondary (us-east-1 alarms)."""
-    return Ref(TOPIC, "arn", workspace)
-
-
-@blueprint
-def sns(spec: Spec, workspace: str) -> Iterator[Node | Output]:
-    name = topic_name(spec)
-    yield Node(
-        "aws_sns_topic",
-        "alarms",
-        workspace,
-        {
-            "name": name,
-            "display_name": f"{spec.project} {spec.environment_suffix} alarms ({workspace})",
-            "kms_master_key_id": key_ref("logs", "arn"),
-            "tags": {"Name": name},
-        },
-    )
-    yield Output("alarm_topic_arn", workspace, topic_ref(), "Where this region's alarms go")
 
 
 @resource

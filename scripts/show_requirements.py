@@ -22,7 +22,15 @@ import boto3
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from deployer import sandbox
+from deployer.domains import absolute
 from deployer.spec import Spec, load_spec
+from stack.api import api_name
+from stack.bucket import bucket_name
+from stack.database import db_identifier
+from stack.dns import api_domain_name
+from stack.function import function_name
+from stack.keys import alias_name
+from stack.roles import ROLES, role_name
 
 
 def main() -> int:
@@ -78,8 +86,7 @@ def workspaces(spec: Spec, client: Client) -> str:
 
 
 def s3_replication(spec: Spec, client: Client) -> str:
-    source = f"{spec.project}-data-{spec.region('primary')}-{spec.environment_suffix}"
-    target = f"{spec.project}-data-{spec.region('secondary')}-{spec.environment_suffix}"
+    source, target = bucket_name(spec, "primary"), bucket_name(spec, "secondary")
     s3 = client("s3")
     for bucket in (source, target):
         status = s3.get_bucket_versioning(Bucket=bucket).get("Status")
@@ -92,7 +99,9 @@ def s3_replication(spec: Spec, client: Client) -> str:
 
 
 def rds(spec: Spec, client: Client) -> str:
-    db = client("rds").describe_db_instances(DBInstanceIdentifier=spec.name("db"))["DBInstances"][0]
+    db = client("rds").describe_db_instances(DBInstanceIdentifier=db_identifier(spec))[
+        "DBInstances"
+    ][0]
     assert db["Engine"] == "postgres" and db["DBInstanceClass"] == "db.t3.medium", db["Engine"]
     assert db["StorageEncrypted"], "storage not encrypted"
     backups = client("rds", "secondary").describe_db_instance_automated_backups()[
@@ -109,7 +118,7 @@ def rds(spec: Spec, client: Client) -> str:
 def lambdas(spec: Spec, client: Client) -> str:
     env = {}
     for ws in ("primary", "secondary"):
-        fn = client("lambda", ws).get_function(FunctionName=spec.name("payment-processor"))
+        fn = client("lambda", ws).get_function(FunctionName=function_name(spec))
         env[ws] = fn["Configuration"]["Environment"]["Variables"]
         assert env[ws]["DEPLOY_REGION"] == spec.region(ws), env[ws]
     assert env["primary"].keys() == env["secondary"].keys(), "different variables"
@@ -121,7 +130,7 @@ def api_gateway(spec: Spec, client: Client) -> str:
     names = []
     for ws in ("primary", "secondary"):
         apis = client("apigateway", ws).get_rest_apis()["items"]
-        api = [a for a in apis if a["name"] == spec.name("api")]
+        api = [a for a in apis if a["name"] == api_name(spec)]
         assert api, f"no REST API in {spec.region(ws)}"
         names.append(f"{api[0]['id']} ({spec.region(ws)})")
     return "REST APIs " + ", ".join(names)
@@ -131,7 +140,7 @@ def route53(spec: Spec, client: Client) -> str:
     r53 = client("route53")
     zones = r53.list_hosted_zones_by_name(DNSName=spec.dns.domain)["HostedZones"]
     zone = next(z for z in zones if z["Name"].rstrip(".") == spec.dns.domain)
-    name = f"{spec.dns.api_subdomain}.{spec.dns.domain}."
+    name = absolute(api_domain_name(spec))
     records = [
         r
         for r in r53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
@@ -144,13 +153,10 @@ def route53(spec: Spec, client: Client) -> str:
 
 
 def iam(spec: Spec, client: Client) -> str:
-    roles = [
-        r["RoleName"]
-        for r in client("iam").list_roles()["Roles"]
-        if r["RoleName"].startswith(f"{spec.project}-")
-    ]
-    assert roles and len(roles) == len(set(roles)), roles
-    return f"{len(roles)} roles, each once (IAM is global; the secondary looks them up)"
+    names = [r["RoleName"] for r in client("iam").list_roles()["Roles"]]
+    counts = {name: names.count(name) for name in (role_name(spec, role) for role in ROLES)}
+    assert all(count == 1 for count in counts.values()), counts
+    return f"{len(counts)} roles, each once (IAM is global; the secondary looks them up)"
 
 
 def alarms(spec: Spec, client: Client) -> str:
@@ -173,7 +179,8 @@ def kms(spec: Spec, client: Client) -> str:
         for alias in aliases:
             key = kms_client.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
             assert kms_client.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"], alias
-        assert any("-s3-" in a for a in aliases) and any("-rds-" in a for a in aliases), aliases
+        for purpose in ("s3", "rds"):
+            assert alias_name(spec, purpose) in aliases, f"no {purpose} key in {spec.region(ws)}"
         counts.append(f"{len(aliases)} in {spec.region(ws)}")
     return "keys with rotation on: " + ", ".join(counts)
 

@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-venv.sh
 .venv/bin/ruff check .
-.venv/bin/mypy deployer resources export benchmarks scripts emulator
+.venv/bin/mypy deployer resources export benchmarks scripts emulator stack
 scripts/security-scan.sh  # checkov on the exported Terraform (own venv; ~45 s cold, ~10 s warm)
 .venv/bin/python -m pytest "$@"

@@ -19,8 +19,8 @@ from typing import Any
 CRASH_STATUS = 137  # as a shell reports a process killed by SIGKILL
 USAGE = "usage: python tests/crash_launcher.py NODE -- CLI_ARGS..."
 
-# Run as a script, this file's folder (tests/) leads sys.path, and its `resources/`, `export/`
-# and `emulator/` test folders would be imported as the packages of those names.
+# Run as a script, this file's folder (tests/) leads sys.path, and its `resources/`, `stack/`,
+# `export/` and `emulator/` test folders would be imported as the packages of those names.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
 

@@ -9,7 +9,7 @@ from deployer.batch import BatchRead, Describe, ReadBatch, ec2_filters, item_key
 from deployer.model import Node
 from deployer.planner import context_for, prefetch_reads
 from deployer.resource import Resource, driver_for
-from resources.ec2 import network
+from stack.network import network
 
 ALARM = "primary:aws_cloudwatch_metric_alarm.lambda_errors"
 

@@ -100,6 +100,16 @@ def test_the_wheel_ships_the_emulator_package(wheel: Path) -> None:
     assert not [n for n in names if n.startswith("tests/")]
 
 
+def test_the_wheel_ships_the_drivers_and_the_stack(wheel: Path) -> None:
+    """`deployer.resource` loads both packages by name at run time: a wheel without either
+    would install and then find no driver or no blueprint."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    for package in ("resources", "stack"):
+        modules = sorted(p.name for p in (REPO / package).glob("*.py"))
+        assert modules and all(f"{package}/{module}" in names for module in modules), package
+
+
 def test_importing_the_emulator_needs_no_moto() -> None:
     """A production install has the package but not moto: importing it must not fail or patch."""
     probe = (

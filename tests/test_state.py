@@ -94,7 +94,7 @@ def test_the_state_file_exists_at_every_instant_of_a_save(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A kill at any point of a save leaves a state file (old or new), never none."""
-    import deployer.state as state_module
+    import deployer.backends as backends_module
 
     state = State.load(tmp_path, "primary")
     state.record("aws_vpc.main", {"type": "aws_vpc", "id": "vpc-1"})
@@ -107,7 +107,7 @@ def test_the_state_file_exists_at_every_instant_of_a_save(
         real_replace(src, dst)
         seen.append(path.exists())
 
-    monkeypatch.setattr(state_module.os, "replace", replace)
+    monkeypatch.setattr(backends_module.os, "replace", replace)
     state.record("aws_vpc.main", {"type": "aws_vpc", "id": "vpc-2"})
     assert seen and all(seen)
     backup = json.loads((tmp_path / "primary.tfstate.json.backup").read_text())

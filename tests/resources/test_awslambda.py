@@ -16,6 +16,7 @@ from deployer.graph import build_graph
 from deployer.model import Ref
 from deployer.packaging import build_lambda_zip, code_sha256
 from resources import awslambda
+from stack.function import PACKAGE_FILENAME
 
 REPO = Path(__file__).resolve().parents[2]
 FUNCTION = "primary:aws_lambda_function.payment_processor"
@@ -160,7 +161,7 @@ def test_changed_handler_code_is_redeployed(
     handler.write_text(handler.read_text() + "\n# a changed handler\n")
     package = build_lambda_zip(changed_sources)
     node = deployment.graph.node(FUNCTION)
-    node.files[awslambda.PACKAGE_FILENAME] = package
+    node.files[PACKAGE_FILENAME] = package
     node.attributes["source_code_hash"] = code_sha256(package)
     plan = deployment.plan(FUNCTION)
     assert plan.changes[FUNCTION].action.value == "update"
@@ -223,7 +224,7 @@ def test_configuration_waits_for_the_code_update_to_finish(
     handler.write_text(handler.read_text() + "\n# v2\n")
     package = build_lambda_zip(changed)
     node = deployment.graph.node(FUNCTION)
-    node.files[awslambda.PACKAGE_FILENAME] = package
+    node.files[PACKAGE_FILENAME] = package
     node.attributes["source_code_hash"] = code_sha256(package)
     node.attributes["memory_size"] = 384
     deployment.apply(FUNCTION)
@@ -258,7 +259,7 @@ def test_a_package_that_does_not_match_its_hash_is_refused(deployment: Any) -> N
     deployment.apply(FUNCTION)
     driver, ctx = deployment.driver_and_context(FUNCTION)
     desired = {**deployment.desired(FUNCTION), "function_name": "payments-other-dev"}
-    ctx.node.files[awslambda.PACKAGE_FILENAME] = b"not the package the hash names"
+    ctx.node.files[PACKAGE_FILENAME] = b"not the package the hash names"
     with pytest.raises(DeployerError, match="source_code_hash"):
         driver.create(ctx, desired)
 

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from deployer.aws import DeployerError
 from deployer.model import Json, Ref, resolve
 from deployer.schema import validate_attributes
-from resources.iam import MANAGED_POLICIES, ROLES, role_name
+from stack.roles import MANAGED_POLICIES, ROLES, role_name
 
 ROLE = "primary:aws_iam_role.lambda_exec"
 POLICY = "primary:aws_iam_role_policy.lambda_exec"

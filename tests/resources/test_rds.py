@@ -21,16 +21,9 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from deployer.aws import DeployerError
-from deployer.model import Json, JsonDecode, Node, Ref
-from resources.rds import (
-    DB_PARAMETERS,
-    final_snapshot_identifier,
-    master_password,
-    modify_parameters,
-    parameter_group_family,
-    rds,
-    read_parameters,
-)
+from deployer.model import Json, JsonDecode, Ref
+from resources.rds import master_password, modify_parameters, read_parameters
+from stack.database import DB_PARAMETERS, final_snapshot_identifier
 
 DB = "primary:aws_db_instance.main"
 SUBNET_GROUP = "primary:aws_db_subnet_group.main"
@@ -115,25 +108,6 @@ def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from walk(item, f"{path}[{index}]")
-
-
-# --- blueprint -------------------------------------------------------------------------------
-
-
-def test_parameter_group_family_follows_the_major_version(spec: Any) -> None:
-    assert parameter_group_family(spec) == "postgres15"
-    spec.rds.engine_version = "16.3"
-    assert parameter_group_family(spec) == "postgres16"
-    spec.rds.engine_version = "9.6.22"
-    assert parameter_group_family(spec) == "postgres9.6"
-
-
-def test_each_workspace_gets_its_own_share_of_the_database(spec: Any) -> None:
-    primary = {n.address for n in rds(spec, "primary") if isinstance(n, Node)}
-    secondary = {n.address for n in rds(spec, "secondary") if isinstance(n, Node)}
-    assert "aws_db_instance.main" in primary and "aws_db_instance.replica" not in primary
-    assert "aws_db_instance.replica" in secondary and "aws_db_instance.main" not in secondary
-    assert "aws_db_instance_automated_backups_replication.main" in secondary
 
 
 def test_no_node_carries_a_password(deployment: Any) -> None:

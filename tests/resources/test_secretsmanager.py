@@ -14,13 +14,12 @@ from deployer.aws import DeployerError
 from deployer.model import Json, Node, Output, Ref
 from deployer.resource import driver_for
 from resources.secretsmanager import (
-    DB_MASTER_PASSWORD_EXCLUDED,
     RandomPassword,
     SecretVersionValue,
     parse_version_id,
-    secretsmanager,
     version_id_of,
 )
+from stack.database_secret import DB_MASTER_PASSWORD_EXCLUDED, secretsmanager
 
 SECRET = "primary:aws_secretsmanager_secret.db_master"
 VERSION = "primary:aws_secretsmanager_secret_version.db_master"
