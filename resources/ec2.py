@@ -8,7 +8,7 @@ of a taggable type finds an interrupted create by its identity tags before creat
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
