@@ -339,11 +339,15 @@ def load_stack() -> tuple[str, ...]:
 
 
 def _import_package(name: str) -> tuple[str, ...]:
+    """Every module of the package, subpackages' modules included (a service whose drivers
+    are a package of modules: `resources.ec2.routing`)."""
     package = importlib.import_module(name)
-    modules = sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name)
-    for info in modules:
-        importlib.import_module(f"{name}.{info.name}")
-    return tuple(f"{name}.{info.name}" for info in modules)
+    modules = sorted(
+        (info.name for info in pkgutil.walk_packages(package.__path__, f"{name}.")),
+    )
+    for module in modules:
+        importlib.import_module(module)
+    return tuple(modules)
 
 
 def driver_for(node: Node) -> Resource | DataSource:

@@ -91,13 +91,21 @@ def layer_violations(graph: Graph) -> list[str]:
     def package(module: str) -> str:
         return module.split(".", 1)[0]
 
+    def service(module: str) -> str:
+        """`resources.ec2.routing` → `resources.ec2`: a service may be a package of modules."""
+        return ".".join(module.split(".")[:2])
+
     for module, targets in sorted(graph.items()):
         for target in sorted(targets):
             if package(module) == "deployer" and package(target) in ("resources", "stack"):
                 problems.append(f"{module} imports {target}: the engine loads those by name")
             if package(module) == "resources" and package(target) == "stack":
                 problems.append(f"{module} imports {target}: a driver knows no stack")
-            if package(module) == "resources" and package(target) == "resources":
+            if (
+                package(module) == "resources"
+                and package(target) == "resources"
+                and service(module) != service(target)
+            ):
                 problems.append(f"{module} imports {target}: drivers import only deployer")
     return problems
 
