@@ -15,9 +15,9 @@ from deployer.aws import DeployerError
 from deployer.model import WORKSPACES, Node, Output, ref_key
 from deployer.resource import Resource, blueprints, driver_for
 from deployer.spec import Spec
+from deployer.tagging import ADDRESS_TAG
 
 MANAGED_BY = "deployer"
-ADDRESS_TAG = "deployer:address"
 
 
 def identity_tags(spec: Spec, node: Node) -> dict[str, str]:

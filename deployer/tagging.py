@@ -14,6 +14,10 @@ from typing import Any
 
 from deployer.attributes import get_path
 
+# The identity tag naming a resource's node (`aws_vpc.main`): how what an interrupted create
+# made is found and adopted, and how drift tells ours from others'.
+ADDRESS_TAG = "deployer:address"
+
 
 def tag_list(
     tags: Mapping[str, str], key: str = "Key", value: str = "Value"
@@ -41,6 +45,13 @@ def tag_changes(
     to_set = {k: v for k, v in desired.items() if live.get(k) != v}
     to_remove = sorted(k for k in live if k not in desired)
     return to_set, to_remove
+
+
+def is_ours(tags: Mapping[str, str] | None, desired: Mapping[str, Any]) -> bool:
+    """Made by this deployer for this node: its address tag matches the desired one (names
+    alone may clash with someone else's)."""
+    want = (desired.get("tags") or {}).get(ADDRESS_TAG)
+    return want is not None and (tags or {}).get(ADDRESS_TAG) == want
 
 
 def _chunks(items: list[Any], size: int | None) -> Iterable[list[Any]]:
