@@ -17,6 +17,9 @@ from deployer.attributes import get_path
 # The identity tag naming a resource's node (`aws_vpc.main`): how what an interrupted create
 # made is found and adopted, and how drift tells ours from others'.
 ADDRESS_TAG = "deployer:address"
+# The identity tags that together say "this node of this environment" (deployer/graph.py sets
+# them on every taggable node): the address alone is the same in every environment.
+IDENTITY_KEYS: tuple[str, ...] = (ADDRESS_TAG, "Workspace", "Project", "Environment")
 
 
 def tag_list(
@@ -48,10 +51,13 @@ def tag_changes(
 
 
 def is_ours(tags: Mapping[str, str] | None, desired: Mapping[str, Any]) -> bool:
-    """Made by this deployer for this node: its address tag matches the desired one (names
-    alone may clash with someone else's)."""
-    want = (desired.get("tags") or {}).get(ADDRESS_TAG)
-    return want is not None and (tags or {}).get(ADDRESS_TAG) == want
+    """Made by this deployer for this node of this environment: its identity tags match the
+    desired ones (names alone may clash with someone else's)."""
+    want = desired.get("tags") or {}
+    have = tags or {}
+    return ADDRESS_TAG in want and all(
+        have.get(key) == want[key] for key in IDENTITY_KEYS if key in want
+    )
 
 
 def _chunks(items: list[Any], size: int | None) -> Iterable[list[Any]]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from deployer.attributes import Attr, Table
-from deployer.aws import is_not_found, paginate, tag_changes, tag_dict, tag_list, user_tags
+from deployer.attributes import Attr, Setter, Table
+from deployer.aws import paginate
 from deployer.batch import Describe, item_key
-from deployer.diff import diff_attributes
-from deployer.graph import ADDRESS_TAG
+from deployer.errors import or_none
 from deployer.resource import Context, Resource, resource
+from deployer.tagging import Tagging, is_ours
 
 # ListAliases has no filter: one listing per region answers for every alias.
 ALIASES = Describe(
@@ -22,6 +22,12 @@ ALIASES = Describe(
 )
 
 
+# Keys scheduled for deletion are gone for every purpose but cancelling the deletion.
+GONE_STATES = frozenset({"PendingDeletion", "PendingReplicaDeletion"})
+# Rotation is switched on and off as one setting (EnableKeyRotation takes the period).
+ROTATION = frozenset({"enable_key_rotation", "rotation_period_in_days"})
+
+
 @resource
 class Key(Resource):
     type = "aws_kms_key"
@@ -29,96 +35,87 @@ class Key(Resource):
     policy_attributes = frozenset({"policy"})
     key_policy = True
     replace_needs_consent = True
+    tagging = Tagging("KeyId", list_call="list_resource_tags", key="TagKey", value="TagValue")
+    # Defaults as the provider's (internal/service/kms/key.go).
     table = Table(
         Attr("key_id", "KeyId", computed=True),
         Attr("arn", "Arn", computed=True),
-        Attr("description", "Description", update=True),
+        Attr("description", "Description", update=Setter("UpdateKeyDescription", "Description")),
         Attr("key_usage", "KeyUsage", force_new=True, default="ENCRYPT_DECRYPT"),
         Attr("customer_master_key_spec", "KeySpec", force_new=True, default="SYMMETRIC_DEFAULT"),
         Attr("multi_region", "MultiRegion", force_new=True, default=False),
-        # Enabled at creation; EnableKey / DisableKey afterwards.
+        # Enabled at creation; EnableKey / DisableKey afterwards (see `update`).
         Attr("is_enabled", "Enabled", create=False, update=True, default=True),
-        # GetKeyPolicy, GetKeyRotationStatus and the tag listing are calls of their own.
-        Attr("policy", create="Policy", update=True),
+        # GetKeyPolicy and GetKeyRotationStatus are calls of their own (see `read`).
+        Attr(
+            "policy",
+            create="Policy",
+            update=Setter("PutKeyPolicy", "Policy", fixed={"PolicyName": "default"}),
+        ),
         Attr("enable_key_rotation", create=False, update=True, default=False),
         Attr("rotation_period_in_days", create=False, update=True),
         # Only used when the key is scheduled for deletion; AWS does not report it.
-        Attr("deletion_window_in_days", create=False, write_only=True),
-        Attr("tags", create=False, update=True),
+        Attr("deletion_window_in_days", create=False, write_only=True, default=30),
         service="kms",
         create_call="CreateKey",
         described="KeyMetadata",
+        id_parameter="KeyId",
     )
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         kms = ctx.client("kms")
-        key = kms.create_key(
-            **self.table.create_parameters(desired),
-            Tags=tag_list(desired["tags"], "TagKey", "TagValue"),
-        )["KeyMetadata"]
+        tags = self.tagging.to_api(desired["tags"]) if self.tagging else []
+        key = kms.create_key(**self.table.create_parameters(desired), Tags=tags)["KeyMetadata"]
         key_id: str = key["KeyId"]
         self._set_rotation(kms, key_id, desired)
         if desired.get("is_enabled") is False:
             kms.disable_key(KeyId=key_id)
         return key_id
 
-    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        kms = ctx.client("kms")
-        try:
-            meta = kms.describe_key(KeyId=id)["KeyMetadata"]
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        if meta["KeyState"] in ("PendingDeletion", "PendingReplicaDeletion"):
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        found = or_none(lambda: ctx.client("kms").describe_key(KeyId=id))
+        if found is None or found["KeyMetadata"]["KeyState"] in GONE_STATES:
             return None
+        meta: dict[str, Any] = found["KeyMetadata"]
+        return meta
+
+    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        live = super().read(ctx, id)
+        if live is None:
+            return None
+        kms = ctx.client("kms")
         rotation = kms.get_key_rotation_status(KeyId=id)
-        tags = tag_dict(kms.list_resource_tags(KeyId=id).get("Tags"), "TagKey", "TagValue")
-        return {
-            **self.table.read(meta),
-            "id": meta["KeyId"],
-            "enable_key_rotation": rotation["KeyRotationEnabled"],
-            "rotation_period_in_days": rotation.get("RotationPeriodInDays"),
-            "policy": kms.get_key_policy(KeyId=id, PolicyName="default")["Policy"],
-            "tags": user_tags(tags),
-        }
+        live.update(
+            id=live["key_id"],
+            enable_key_rotation=rotation["KeyRotationEnabled"],
+            rotation_period_in_days=rotation.get("RotationPeriodInDays"),
+            policy=kms.get_key_policy(KeyId=id, PolicyName="default")["Policy"],
+        )
+        return live
 
     def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
+        """Enabled first and disabled last, so that the rest acts on an enabled key."""
         kms = ctx.client("kms")
-        changed = diff_attributes(desired, live)
+        changed = self.changed(desired, live)
         if "is_enabled" in changed and desired["is_enabled"]:
-            kms.enable_key(KeyId=id)  # enabled first and disabled last: the rest acts on a key
-        if "description" in changed:
-            kms.update_key_description(KeyId=id, Description=desired["description"])
-        if "policy" in changed:
-            kms.put_key_policy(KeyId=id, PolicyName="default", Policy=desired["policy"])
-        if {"enable_key_rotation", "rotation_period_in_days"} & changed.keys():
+            kms.enable_key(KeyId=id)
+        if changed & ROTATION:
             self._set_rotation(kms, id, desired)
-        to_set, to_remove = tag_changes(desired["tags"], live.get("tags"))
-        if to_set:
-            kms.tag_resource(KeyId=id, Tags=tag_list(to_set, "TagKey", "TagValue"))
-        if to_remove:
-            kms.untag_resource(KeyId=id, TagKeys=to_remove)
+        self.apply_changes(ctx, id, desired, live, changed - ROTATION - {"is_enabled"})
         if "is_enabled" in changed and not desired["is_enabled"]:
             kms.disable_key(KeyId=id)
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
-        window = (ctx.node.attributes.get("deletion_window_in_days")) or 30
+        window = self.with_defaults(ctx.node.attributes)["deletion_window_in_days"]
         ctx.client("kms").schedule_key_deletion(KeyId=id, PendingWindowInDays=int(window))
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
         """CreateKey has no idempotency token: a key made before a crash is found by its tag."""
         kms = ctx.client("kms")
         for key in paginate(kms, "list_keys", "Keys"):
-            tags = tag_dict(
-                kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags"), "TagKey", "TagValue"
-            )
-            if all(tags.get(k) == v for k, v in desired["tags"].items() if k != "Name") and (
-                tags.get(ADDRESS_TAG) == desired["tags"].get(ADDRESS_TAG)
-            ):
-                state = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"]
-                if state not in ("PendingDeletion", "PendingReplicaDeletion"):
-                    return str(key["KeyId"])
+            tags = self.tagging.read(kms, key["KeyId"]) if self.tagging else {}
+            if is_ours(tags, desired) and self.describe(ctx, key["KeyId"]) is not None:
+                return str(key["KeyId"])
         return None
 
     @staticmethod
@@ -131,36 +128,43 @@ class Key(Resource):
             kms.disable_key_rotation(KeyId=key_id)
 
 
+def _key_arn(alias_arn: str, key_id: str) -> str:
+    """The key is in the alias's own account and region: `arn:…:alias/x` → `arn:…:key/id`."""
+    return f"{alias_arn.split(':alias/', 1)[0]}:key/{key_id}"
+
+
 @resource
 class Alias(Resource):
     type = "aws_kms_alias"
     arn_kind = ("kms", "alias")
     batched_read = (ALIASES, "alias-name")
     taggable = False
-    force_new = frozenset({"name"})
+    table = Table(
+        Attr("name", "AliasName", force_new=True),
+        Attr("arn", "AliasArn", computed=True),
+        Attr("target_key_id", "TargetKeyId", update=Setter("UpdateAlias", "TargetKeyId")),
+        Attr("target_key_arn", computed=True),  # from the alias's ARN and key id (`read`)
+        service="kms",
+        create_call="CreateAlias",
+        described="AliasListEntry",
+        id_parameter="AliasName",
+    )
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
-        ctx.client("kms").create_alias(
-            AliasName=desired["name"], TargetKeyId=desired["target_key_id"]
-        )
+        ctx.client("kms").create_alias(**self.table.create_parameters(desired))
         return str(desired["name"])
 
-    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
         for alias in ctx.describe(ALIASES, "alias-name", id):
             if "TargetKeyId" in alias:  # AWS-managed aliases may point nowhere yet
-                # The key is the alias's own account and region: `arn:…:alias/x` → `arn:…:key/id`.
-                account_arn = alias["AliasArn"].split(":alias/", 1)[0]
-                return {
-                    "id": id,
-                    "name": id,
-                    "arn": alias["AliasArn"],
-                    "target_key_id": alias["TargetKeyId"],
-                    "target_key_arn": f"{account_arn}:key/{alias['TargetKeyId']}",
-                }
+                return alias
         return None
 
-    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
-        ctx.client("kms").update_alias(AliasName=id, TargetKeyId=desired["target_key_id"])
+    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        live = super().read(ctx, id)
+        if live is not None:
+            live["target_key_arn"] = _key_arn(live["arn"], live["target_key_id"])
+        return live
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
         ctx.client("kms").delete_alias(AliasName=id)

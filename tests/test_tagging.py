@@ -76,3 +76,13 @@ def test_route53_sets_at_most_ten_per_call(clients: Any) -> None:
     assert len(calls) == 2
     ROUTE53.update(r53, check, {"k00": "0"}, many)
     assert ROUTE53.read(r53, check) == {"k00": "0"}
+
+
+def test_is_ours_needs_every_identity_tag() -> None:
+    from deployer.tagging import is_ours
+
+    desired = {"tags": {"deployer:address": "aws_vpc.main", "Environment": "dev", "Name": "x"}}
+    assert is_ours({"deployer:address": "aws_vpc.main", "Environment": "dev"}, desired)
+    assert not is_ours({"deployer:address": "aws_vpc.main", "Environment": "prod"}, desired)
+    assert not is_ours({"Environment": "dev"}, desired)
+    assert not is_ours({"deployer:address": "aws_vpc.main"}, {"tags": {}})

@@ -138,3 +138,19 @@ def test_a_key_made_disabled_is_created_disabled(deployment: Any, client_for: An
     meta = client_for("kms").describe_key(KeyId=deployment.entry(KEY)["id"])["KeyMetadata"]
     assert meta["Enabled"] is False
     assert deployment.diff(KEY) == {}
+
+
+def test_an_alias_retargeted_out_of_band_is_pointed_back(
+    deployment: Any, client_for: Any
+) -> None:
+    deployment.apply(ALIAS, "primary:aws_kms_key.rds")
+    key_id = deployment.entry(KEY)["id"]
+    other = deployment.entry("primary:aws_kms_key.rds")["id"]
+    kms = client_for("kms")
+    kms.update_alias(AliasName="alias/payments-s3-dev", TargetKeyId=other)
+    change = deployment.plan(ALIAS).changes[ALIAS]
+    assert change.action.value == "update"
+    assert change.diffs["target_key_id"] == (other, key_id)
+    deployment.apply(ALIAS)
+    aliases = kms.list_aliases(KeyId=key_id)["Aliases"]
+    assert [a["AliasName"] for a in aliases] == ["alias/payments-s3-dev"]

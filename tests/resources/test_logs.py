@@ -172,3 +172,22 @@ def test_interrupted_create_is_adopted(deployment: Any, client_for: Callable[...
     deployment.apply(GROUP)
     assert deployment.entry(GROUP)["id"] == NAME
     assert describe(client_for("logs"))["retentionInDays"] == 365
+
+
+def test_a_retention_set_out_of_band_is_planned_back_to_the_default(
+    deployment: Any, client_for: Any
+) -> None:
+    """A group whose node leaves `retention_in_days` unset keeps logs forever (the provider's
+    default 0): a retention put behind the deployer's back is a change back."""
+    from deployer.model import Node
+
+    deployment.add(Node("aws_cloudwatch_log_group", "audit", "primary", {"name": "/audit"}))
+    key = "primary:aws_cloudwatch_log_group.audit"
+    deployment.apply(key)
+    logs = client_for("logs")
+    logs.put_retention_policy(logGroupName="/audit", retentionInDays=7)
+    change = deployment.plan(key).changes[key]
+    assert change.action.value == "update"
+    assert change.diffs["retention_in_days"] == (7, 0)
+    deployment.apply(key)
+    assert "retentionInDays" not in describe(logs, "/audit")
