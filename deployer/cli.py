@@ -614,8 +614,9 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def cmd_export_hcl(args: argparse.Namespace) -> int:
+    from export.folder import export_files
+    from export.takeover import deployed_import_ids
     from export.targets import target
-    from export.terraform import deployed_import_ids, export_files
 
     spec = load_spec(args.spec)
     graph = build_graph(spec)

@@ -16,8 +16,6 @@ import importlib
 import json
 import re
 import sys
-import types
-import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,15 +26,18 @@ from deployer.model import WORKSPACES, FileDigest, Interp, Json, JsonDecode, Nod
 from deployer.resource import load_stack, resource_driver
 from deployer.schema import block_schema, has_type
 from deployer.spec import Spec
-from deployer.state import State
-from export import sandbox
 from export.checkov import skip_comments
+from export.configuration import (
+    PER_WORKSPACE_SECTIONS,
+    locals_block,
+    provider_blocks,
+    variable_blocks,
+)
 from export.hcl import (
     Attribute,
     Block,
     BodyItem,
     Call,
-    Comment,
     Conditional,
     Expr,
     Raw,
@@ -61,8 +62,6 @@ def _terraform_files() -> tuple[str, ...]:
 
 FILES = _terraform_files()
 IS_PRIMARY = Raw("local.is_primary")
-# Spec sections that hold one value per workspace: read through `local.<section>`.
-PER_WORKSPACE_SECTIONS = ("network",)
 # Words of attribute and spec names that say nothing of what a value is.
 UNIT_WORDS = frozenset({"in", "s", "ms", "days", "hours", "seconds", "gb", "percent"})
 
@@ -581,317 +580,3 @@ def _leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         return
     else:
         yield prefix, value
-
-
-# -------------------------------------------------------------------- fixed files
-
-
-def provider_blocks(target: ProviderTarget, aliases: set[str]) -> list[BodyItem]:
-    """The `terraform` block and the providers: the workspace's own region, and (provider 5)
-    one alias per other region some block acts in."""
-    if target.resource_region:
-        note = (
-            "One provider for both workspaces: the workspace picks its region (locals.tf), and "
-            "the few resources that act in the other region set `region` themselves (provider 6)."
-        )
-    else:
-        note = (
-            "The workspace picks the default provider's region (locals.tf); the few resources "
-            "and look-ups that act in a given region go through its alias (provider 5 has no "
-            "resource-level `region`)."
-        )
-    return [
-        Block(
-            "terraform",
-            (),
-            [
-                # Write-only arguments (password_wo) and ephemeral resources need 1.11.
-                Attribute("required_version", ">= 1.11.0"),
-                Block(
-                    "required_providers",
-                    (),
-                    [
-                        Attribute("aws", {"source": "hashicorp/aws", "version": target.constraint}),
-                    ],
-                ),
-            ],
-        ),
-        Comment(note),
-        Block("provider", ("aws",), [Attribute("region", Raw("local.region"))]),
-        *[
-            Block(
-                "provider",
-                ("aws",),
-                [Attribute("alias", ws), Attribute("region", Raw(f"var.regions.{ws}"))],
-            )
-            for ws in WORKSPACES
-            if ws in aliases
-        ],
-    ]
-
-
-def locals_block(spec: Spec) -> Block:
-    return Block(
-        "locals",
-        (),
-        [
-            Comment("`terraform workspace select primary|secondary` picks the region."),
-            Attribute("is_primary", Raw('terraform.workspace == "primary"')),
-            Attribute("region", Raw("var.regions[terraform.workspace]")),
-            *[
-                Attribute(section, Raw(f"var.{section}[terraform.workspace]"))
-                for section in PER_WORKSPACE_SECTIONS
-            ],
-        ],
-    )
-
-
-def variable_blocks(spec: Spec) -> list[BodyItem]:
-    items: list[BodyItem] = [
-        Block(
-            "variable",
-            ("project",),
-            [
-                Attribute("description", "Project name: the first part of every resource name."),
-                Attribute("type", Raw("string")),
-                Attribute("default", spec.project),
-            ],
-        ),
-        Block(
-            "variable",
-            ("environment_suffix",),
-            [
-                Attribute(
-                    "description", "Environment suffix: the last part of every resource name."
-                ),
-                Attribute("type", Raw("string")),
-                Attribute("default", spec.environment_suffix),
-            ],
-        ),
-        Block(
-            "variable",
-            ("regions",),
-            [
-                Attribute("description", "The region of each workspace."),
-                Attribute("type", Raw("object({ primary = string, secondary = string })")),
-                Attribute("default", {ws: spec.region(ws) for ws in WORKSPACES}),
-            ],
-        ),
-    ]
-    for f in dataclasses.fields(spec):
-        if f.metadata.get("internal") or f.name in ("project", "environment_suffix", "workspaces"):
-            continue
-        value = getattr(spec, f.name)
-        key = f.metadata.get("key", f.name)
-        hints = typing.get_type_hints(type(spec))
-        items.append(
-            Block(
-                "variable",
-                (key,),
-                [
-                    Attribute("description", f"The spec's `{key}` section."),
-                    Attribute("type", Raw(_hcl_type(hints[f.name]))),
-                    Attribute("default", _plain(value)),
-                ],
-            )
-        )
-    return items
-
-
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.metadata.get("key", f.name): _plain(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-        }
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _hcl_type(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin is typing.Literal:
-        return _hcl_type(type(typing.get_args(tp)[0]))
-    if origin in (types.UnionType, typing.Union):
-        inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _hcl_type(inner[0])
-    if origin is list:
-        return f"list({_hcl_type(typing.get_args(tp)[0])})"
-    if origin is dict:
-        return "map(string)"
-    if dataclasses.is_dataclass(tp):
-        hints = typing.get_type_hints(tp)
-        fields = ", ".join(
-            f"{f.metadata.get('key', f.name)} = {_hcl_type(hints[f.name])}"
-            for f in dataclasses.fields(tp)
-        )
-        return f"object({{ {fields} }})"
-    return {str: "string", int: "number", float: "number", bool: "bool"}.get(tp, "any")
-
-
-def export_files(
-    graph: Graph,
-    spec: Spec,
-    import_ids: dict[str, dict[str, str]] | None = None,
-    target: ProviderTarget = DEFAULT_TARGET,
-    sandbox_endpoint: str | None = None,
-) -> dict[str, str | bytes]:
-    """File name → content of the Terraform configuration (deterministic): HCL and README as
-    text, the files the nodes ship (the Lambda package) as bytes.
-
-    `import_ids` (workspace → address → live id, from state) adds `imports.tf`, so that
-    Terraform adopts the running environment instead of creating it again. `sandbox_endpoint`
-    adds `sandbox_override.tf`, pointing the providers there.
-    """
-    exporter = Exporter(graph, spec, target)
-    files: dict[str, str | bytes] = dict(exporter.files())
-    if import_ids is not None:
-        files["imports.tf"] = render_file(import_blocks(exporter, import_ids))
-    if sandbox_endpoint is not None:
-        files[sandbox.FILE_NAME] = sandbox.sandbox_override(sandbox_endpoint, exporter.aliases)
-    files["README.md"] = readme(spec, target, with_imports=import_ids is not None)
-    for node in graph.nodes():
-        for name, content in node.files.items():
-            if files.setdefault(name, content) != content:
-                raise ExportError(f"two nodes ship different files named {name}")
-    return files
-
-
-def deployed_import_ids(states: dict[str, State]) -> dict[str, dict[str, str]]:
-    """Workspace → address → the id Terraform's import of its type asks for, for every
-    resource state says was made and whose type Terraform can import."""
-    ids: dict[str, dict[str, str]] = {}
-    for ws, state in states.items():
-        ids[ws] = {}
-        for address in state.addresses():
-            entry = state.get(address) or {}
-            driver = resource_driver(str(entry.get("type")))
-            if entry.get("status") == "created" and driver.importable:
-                ids[ws][address] = driver.import_id(str(entry["id"]), entry.get("attributes") or {})
-    return ids
-
-
-def import_blocks(exporter: Exporter, import_ids: dict[str, dict[str, str]]) -> list[BodyItem]:
-    """One `import` block per deployed resource, with the id the AWS provider expects.
-
-    The ids differ per workspace, so they live in a map that `terraform.workspace` selects. Each
-    block imports through `for_each` over one id or none: a resource deployed in one workspace
-    only is imported there alone, and the `default` workspace (`terraform validate` right after
-    `init`) imports nothing rather than failing.
-    """
-    ids: dict[str, dict[str, str]] = {
-        ws: dict(sorted(import_ids.get(ws, {}).items())) for ws in WORKSPACES
-    }
-    items: list[BodyItem] = [
-        Block(
-            "locals",
-            (),
-            [
-                Attribute(
-                    "imports",
-                    Raw(
-                        "{ for address, id in lookup(local.deployed_ids, terraform.workspace, {}) "
-                        ": address => { (address) = id } }"
-                    ),
-                ),
-                Attribute("deployed_ids", ids),
-            ],
-        ),
-    ]
-    for address in exporter.addresses():
-        if not any(address in ids[ws] for ws in exporter.present_in(address)):
-            continue  # not deployed, or a type Terraform cannot import
-        target = f"{address}[0]" if exporter.is_conditional(address) else address
-        body: list[BodyItem] = [
-            Attribute("for_each", Raw(f'lookup(local.imports, "{address}", {{}})')),
-            Attribute("to", Raw(target)),
-            Attribute("id", Raw("each.value")),
-        ]
-        items.append(Block("import", (), body))
-    return items
-
-
-def readme(spec: Spec, target: ProviderTarget = DEFAULT_TARGET, with_imports: bool = False) -> str:
-    """The exported folder's README: how to use it, and what a takeover plan shows and why."""
-    if target.resource_region:
-        regions = (
-            "The few resources and look-ups that act in the other region (the bucket\n"
-            "replication, the Route 53 health alarm, the replica's source database) set\n"
-            "`region` themselves."
-        )
-    else:
-        regions = (
-            "Provider 5 has no resource-level `region`: the few resources and look-ups\n"
-            "that act in a given region go through the `aws.primary` / `aws.secondary` aliases."
-        )
-    takeover = TAKEOVER if with_imports else ""
-    return f"""# Terraform configuration exported by `deployer export-hcl`
-
-Generated from `spec.yaml` (project `{spec.project}`, suffix `{spec.environment_suffix}`); do not
-edit by hand: change the spec and export again (`deployer export-hcl --check DIR` tells whether
-this folder still matches).
-
-It needs Terraform >= 1.11 (write-only arguments, ephemeral resources) and only the
-`hashicorp/aws` provider, `{target.constraint}` (AWS provider {target.major}).
-{regions}
-
-`payment_processor.zip` is the Lambda package, byte for byte the one the deployer builds;
-`source_code_hash` is computed from it.
-
-One configuration serves both regions through workspaces:
-
-```sh
-terraform init
-terraform workspace new primary     # {spec.region("primary")}
-terraform apply
-terraform workspace new secondary   # {spec.region("secondary")}
-terraform apply
-```
-
-The primary comes first: IAM roles exist only there (the secondary looks them up), and the
-secondary replicates the primary's bucket and database.
-
-The database password never appears in this folder: the provider's ephemeral
-`aws_secretsmanager_random_password` makes it at apply time, the secret version receives it
-through the write-only `secret_string_wo`, and RDS through `password_wo`. Both carry
-`lifecycle {{ ignore_changes }}` on their version numbers (and the secret version on
-`secret_string`), so that adopting a running database never sends a new password. To rotate it,
-remove those `ignore_changes` entries and raise `secret_string_wo_version` and
-`password_wo_version` together.
-
-Checkov finds nothing to fail here: each accepted finding carries its reason as a
-`#checkov:skip=ID:reason` comment in the block it concerns.
-{takeover}"""
-
-
-TAKEOVER = """
-## Taking over the running environment
-
-`imports.tf` holds one `import` block per resource the deployer made, with the id the provider's
-import documentation asks for, per workspace. In each workspace, `terraform plan -out PLAN`
-then `terraform apply PLAN` adopts everything; nothing is destroyed or replaced. The plan also
-shows, and this is expected:
-
-- **1 to add: `aws_acm_certificate_validation.api`.** It is no AWS object, only Terraform's wait
-  for the certificate to be issued, and the provider cannot import it. Creating it calls
-  DescribeCertificate until the status is `ISSUED`, which it already is.
-- **In-place changes of arguments that exist only in Terraform's state**, which an import cannot
-  read: `force_detach_policies` (roles), `deletion_window_in_days` and
-  `bypass_policy_lockout_safety_check` (keys), `recovery_window_in_days` and
-  `force_overwrite_replica_secret` (secrets), `apply_immediately`, `skip_final_snapshot`,
-  `final_snapshot_identifier` and `delete_automated_backups` (databases), `allow_overwrite`
-  (the validation record), `filename`, `source_code_hash` and `publish` (the function). Most are
-  recorded in state only. Three make a call that re-sends what is live: Lambda
-  UpdateFunctionCode with the same package (the code's SHA-256 stays the same, no version is
-  published), Route 53 UPSERT of the same validation record, and RDS ModifyDBInstance with
-  `ApplyImmediately` and the instance's own `DeletionProtection` (no setting changes, no password
-  is sent).
-
-Afterwards `terraform plan -detailed-exitcode` exits 0, and so do `deployer plan
---detailed-exitcode` and `deployer drift`. The provider's import of
-`aws_secretsmanager_secret_version` reads the current password into Terraform's state (it has
-no other way to import a secret value): keep the state encrypted (an S3 backend with SSE-KMS),
-or rotate the password after the takeover as described above, after which state holds no
-password.
-"""

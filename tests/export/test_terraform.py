@@ -17,8 +17,9 @@ from deployer.resource import resource_driver
 from deployer.schema import block_schema, has_type, validate_attributes
 from deployer.spec import load_spec
 from export.evaluate import Decoded, Encoded, Joined, Reference, Scope, evaluate
+from export.folder import export_files
 from export.targets import TARGETS, ProviderTarget
-from export.terraform import FILES, export_files
+from export.terraform import FILES
 
 hcl2 = pytest.importorskip("hcl2")
 
