@@ -57,6 +57,7 @@ NOT_FOUND_CODES = frozenset(
         "NoSuchPublicAccessBlockConfiguration",
         "NoSuchTagSet",
         "OwnershipControlsNotFoundError",
+        "ObjectLockConfigurationNotFoundError",
         "ResourceNotFound",
         "TableNotFoundException",
         "NatGatewayNotFound",
@@ -86,6 +87,7 @@ CONFLICT_CODES = frozenset(
         "InvalidDBParameterGroupState",
         "OperationAbortedException",
         "OperationAborted",
+        "ConcurrentModification",
     }
 )
 ALREADY_EXISTS_CODES = frozenset(

@@ -1,38 +1,57 @@
 """IAM: roles, their inline policies and managed-policy attachments, and role look-ups.
 
 IAM is global: every call goes to us-east-1 whatever the workspace. IAM is also eventually
-consistent: a role a few seconds old may be unknown to PutRolePolicy, a policy just detached may
-still block DeleteRole; the drivers wait those out for as long as Terraform does.
+consistent: a role a few seconds old may be unknown to PutRolePolicy (or to a read right after
+its create), a policy just detached may still block DeleteRole; the drivers wait those out for
+as long as Terraform does.
 """
 
 from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-from deployer.aws import (
+from deployer.attributes import Attr, Setter, Table
+from deployer.aws import paginate
+from deployer.errors import (
+    AlreadyExists,
+    Conflict,
     DeployerError,
-    error_code,
-    is_not_found,
-    paginate,
-    retry_while,
-    tag_changes,
-    tag_dict,
-    tag_list,
-    user_tags,
+    NotFound,
+    ignore_missing,
+    is_kind,
+    or_none,
 )
-from deployer.diff import diff_attributes
-from deployer.graph import ADDRESS_TAG
 from deployer.resource import Context, DataSource, Resource, data_source, resource
+from deployer.tagging import ADDRESS_TAG, Tagging, is_ours, tag_dict
+from deployer.waiting import delete_when_released, retry_while
 
 # How long IAM's own eventual consistency is waited out (a role a few seconds old unknown to
 # PutRolePolicy, a detached policy still blocking DeleteRole): Terraform's IAM propagation
 # timeout, since AWS documents no bound beyond "changes can take time to propagate".
 IAM_PROPAGATION_TIMEOUT_S = 120.0
+
+
+def policy_json(document: Any) -> str:
+    """A policy document as a JSON string comparable with the desired one.
+
+    IAM returns documents URL-encoded; botocore decodes them into dicts, but leaves a string
+    when it cannot parse one, so both forms are handled.
+    """
+    if isinstance(document, str):
+        text = urllib.parse.unquote(document)
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return text
+    return json.dumps(document, sort_keys=True)
+
+
+def _timestamp(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 # --- drivers ------------------------------------------------------------------------------
@@ -47,29 +66,64 @@ class Role(Resource):
     policy_attributes = frozenset({"assume_role_policy", "inline_policy"})
     global_service = True
     lookup_by = {"name": "name"}
-    force_new = frozenset({"name", "path"})
-    # A Terraform-side switch, not an AWS attribute: our delete always behaves as if it is on.
-    write_only = frozenset({"force_detach_policies"})
+    # Terraform waits for a new role to show in reads several times in a row.
+    consistent_reads = 2
+    table = Table(
+        Attr("name", "RoleName", force_new=True),
+        Attr("path", "Path", force_new=True, default="/"),
+        Attr(
+            "assume_role_policy",
+            "AssumeRolePolicyDocument",
+            update=Setter("UpdateAssumeRolePolicy", "PolicyDocument"),
+            from_api=policy_json,
+        ),
+        # UpdateRole resets what it is not given (moto does; AWS documents nothing either way):
+        # the two travel together.
+        Attr(
+            "description",
+            "Description",
+            update=True,
+            together="settings",
+            # GetRole omits an empty description.
+            from_api=lambda value: value or "",
+        ),
+        Attr(
+            "max_session_duration",
+            "MaxSessionDuration",
+            update=True,
+            together="settings",
+            default=3600,
+            to_api=int,
+        ),
+        Attr(
+            "permissions_boundary",
+            "PermissionsBoundary.PermissionsBoundaryArn",
+            create="PermissionsBoundary",
+            update=Setter("PutRolePermissionsBoundary", "PermissionsBoundary"),
+        ),
+        # A Terraform-side switch, not an AWS attribute: our delete always behaves as if on.
+        Attr("force_detach_policies", create=False, write_only=True, default=False),
+        Attr("arn", "Arn", computed=True),
+        Attr("unique_id", "RoleId", computed=True),
+        Attr("create_date", "CreateDate", computed=True, from_api=_timestamp),
+        service="iam",
+        create_call="CreateRole",
+        update_call="UpdateRole",
+        described="Role",
+        id_parameter="RoleName",
+    )
+    # GetRole reports the tags with the role: no listing call.
+    tagging = Tagging("RoleName", list_call=None, tag_call="tag_role", untag_call="untag_role")
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
-        iam = ctx.client("iam")
-        name = desired["name"]
-        extra: dict[str, Any] = {}
-        if desired.get("description") is not None:
-            extra["Description"] = desired["description"]
-        if desired.get("max_session_duration") is not None:
-            extra["MaxSessionDuration"] = int(desired["max_session_duration"])
+        assert self.table is not None and self.tagging is not None
+        name = str(desired["name"])
         try:
-            iam.create_role(
-                RoleName=name,
-                Path=desired.get("path") or "/",
-                AssumeRolePolicyDocument=desired["assume_role_policy"],
-                Tags=tag_list(desired.get("tags") or {}),
-                **extra,
+            ctx.client("iam").create_role(
+                **self.table.create_parameters(desired),
+                Tags=self.tagging.to_api(desired.get("tags") or {}),
             )
-        except Exception as exc:
-            if error_code(exc) != "EntityAlreadyExists":
-                raise
+        except AlreadyExists as exc:
             # No state (or a lost one) but our tags on it: ours, adopt it. Otherwise refuse.
             if self.find(ctx, desired) is None:
                 raise DeployerError(
@@ -77,30 +131,27 @@ class Role(Resource):
                     f"{ADDRESS_TAG}={desired.get('tags', {}).get(ADDRESS_TAG)}: it was not made "
                     "by this deployment; rename or delete it"
                 ) from exc
-        return str(name)
+        return name
+
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = or_none(
+            lambda: ctx.client("iam").get_role(RoleName=id)["Role"]
+        )
+        return found
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        role = find_role(ctx.client("iam"), id)
-        return None if role is None else role_attributes(role)
+        role = self.describe(ctx, id)
+        return None if role is None else self.attributes(role)
 
-    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
-        iam = ctx.client("iam")
-        changed = diff_attributes(desired, live, self.write_only)
-        if "assume_role_policy" in changed:
-            iam.update_assume_role_policy(RoleName=id, PolicyDocument=desired["assume_role_policy"])
-        settings: dict[str, Any] = {}
-        if "description" in changed:
-            settings["Description"] = desired["description"]
-        if "max_session_duration" in changed:
-            settings["MaxSessionDuration"] = int(desired["max_session_duration"])
-        if settings:
-            iam.update_role(RoleName=id, **settings)
-        if "tags" in changed:
-            to_set, to_remove = tag_changes(desired.get("tags") or {}, live.get("tags"))
-            if to_set:
-                iam.tag_role(RoleName=id, Tags=tag_list(to_set))
-            if to_remove:
-                iam.untag_role(RoleName=id, TagKeys=to_remove)
+    @classmethod
+    def attributes(cls, role: dict[str, Any]) -> dict[str, Any]:
+        """GetRole's answer in the provider's attribute names (the look-up reads the same)."""
+        assert cls.table is not None and cls.tagging is not None
+        return {
+            "id": role["RoleName"],
+            **cls.table.read(role),
+            "tags": cls.tagging.from_api(role.get("Tags")),
+        }
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
         """DeleteRole refuses a role that still has policies or instance profiles: remove them
@@ -111,7 +162,7 @@ class Role(Resource):
             for profile in paginate(
                 iam, "list_instance_profiles_for_role", "InstanceProfiles", RoleName=id
             ):
-                _ignore_not_found(
+                ignore_missing(
                     partial(
                         iam.remove_role_from_instance_profile,
                         InstanceProfileName=profile["InstanceProfileName"],
@@ -123,24 +174,22 @@ class Role(Resource):
             ):
                 _detach(iam, id, policy["PolicyArn"])
             for name in paginate(iam, "list_role_policies", "PolicyNames", RoleName=id):
-                _ignore_not_found(partial(iam.delete_role_policy, RoleName=id, PolicyName=name))
-            retry_while(
-                lambda: iam.delete_role(RoleName=id),
-                retryable=_removal_not_yet_seen,
-                timeout=IAM_PROPAGATION_TIMEOUT_S,
-            )
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
+                ignore_missing(partial(iam.delete_role_policy, RoleName=id, PolicyName=name))
+        except NotFound:
+            return
+        delete_when_released(
+            lambda: iam.delete_role(RoleName=id),
+            what=f"IAM role {id}'s policies",
+            timeout=IAM_PROPAGATION_TIMEOUT_S,
+            in_use=_busy,
+        )
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
         """CreateRole has no idempotency token; a role carrying our address tag is ours."""
-        role = find_role(ctx.client("iam"), desired["name"])
-        if role is None:
+        role = self.describe(ctx, desired["name"])
+        if role is None or not is_ours(tag_dict(role.get("Tags")), desired):
             return None
-        tags = tag_dict(role.get("Tags"))
-        wanted = (desired.get("tags") or {}).get(ADDRESS_TAG)
-        return str(role["RoleName"]) if wanted and tags.get(ADDRESS_TAG) == wanted else None
+        return str(role["RoleName"])
 
 
 @resource
@@ -151,40 +200,51 @@ class RolePolicy(Resource):
     policy_attributes = frozenset({"policy"})
     taggable = False
     global_service = True
-    force_new = frozenset({"name", "role"})
+    table = Table(
+        Attr("role", "RoleName", force_new=True),
+        Attr("name", "PolicyName", force_new=True),
+        Attr("policy", "PolicyDocument", update=True, from_api=policy_json),
+        service="iam",
+        # PutRolePolicy replaces the document whole: creating and updating are one call.
+        create_call="PutRolePolicy",
+        update_call="PutRolePolicy",
+        described="GetRolePolicyResponse",
+    )
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
-        # PutRolePolicy replaces the document whole: creating and updating are one call.
-        _put_role_policy(ctx.client("iam"), desired["role"], desired["name"], desired["policy"])
+        self._put(ctx, desired)
         return role_policy_id(desired["role"], desired["name"])
 
-    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
         role, name = parse_role_policy_id(id)
-        try:
-            found = ctx.client("iam").get_role_policy(RoleName=role, PolicyName=name)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        return {
-            "id": id,
-            "role": found["RoleName"],
-            "name": found["PolicyName"],
-            "policy": policy_json(found["PolicyDocument"]),
-        }
+        iam = ctx.client("iam")
+        found: dict[str, Any] | None = or_none(
+            lambda: iam.get_role_policy(RoleName=role, PolicyName=name)
+        )
+        return found
 
     def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         role, name = parse_role_policy_id(id)
-        _put_role_policy(ctx.client("iam"), role, name, desired["policy"])
+        self._put(ctx, {**desired, "role": role, "name": name})
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
         role, name = parse_role_policy_id(id)
         iam = ctx.client("iam")
-        _ignore_not_found(lambda: iam.delete_role_policy(RoleName=role, PolicyName=name))
+        ignore_missing(lambda: iam.delete_role_policy(RoleName=role, PolicyName=name))
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
         id = role_policy_id(desired["role"], desired["name"])
         return id if self.read(ctx, id) is not None else None
+
+    def _put(self, ctx: Context, desired: dict[str, Any]) -> None:
+        assert self.table is not None
+        request = self.table.create_parameters(desired)
+        iam = ctx.client("iam")
+        retry_while(
+            lambda: iam.put_role_policy(**request),
+            retryable=_iam_lag,
+            timeout=IAM_PROPAGATION_TIMEOUT_S,
+        )
 
 
 @resource
@@ -194,24 +254,45 @@ class RolePolicyAttachment(Resource):
     type = "aws_iam_role_policy_attachment"
     taggable = False
     global_service = True
-    force_new = frozenset({"role", "policy_arn"})
+    table = Table(
+        # The role is asked for its attached policies: the id names it (`read`).
+        Attr("role", create="RoleName", force_new=True),
+        Attr("policy_arn", "PolicyArn", force_new=True),
+        service="iam",
+        create_call="AttachRolePolicy",
+        described="AttachedPolicy",
+    )
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
+        assert self.table is not None
         iam = ctx.client("iam")
-        role, arn = desired["role"], desired["policy_arn"]
+        request = self.table.create_parameters(desired)
+        arn = desired["policy_arn"]
         retry_while(
-            lambda: iam.attach_role_policy(RoleName=role, PolicyArn=arn),
+            lambda: iam.attach_role_policy(**request),
             # A missing policy (its ARN in the message) is a mistake, not lag: fail at once.
             retryable=lambda exc: _iam_lag(exc) and arn not in str(exc),
             timeout=IAM_PROPAGATION_TIMEOUT_S,
         )
-        return attachment_id(role, arn)
+        return attachment_id(desired["role"], arn)
+
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        """The policy among those attached to the role, None when it is not (or no role)."""
+        role, arn = parse_attachment_id(id)
+        iam = ctx.client("iam")
+        try:
+            for policy in paginate(
+                iam, "list_attached_role_policies", "AttachedPolicies", RoleName=role
+            ):
+                if policy["PolicyArn"] == arn:
+                    return dict(policy)
+        except NotFound:
+            pass
+        return None
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        role, arn = parse_attachment_id(id)
-        if not is_attached(ctx.client("iam"), role, arn):
-            return None
-        return {"id": id, "role": role, "policy_arn": arn}
+        live = super().read(ctx, id)
+        return None if live is None else {**live, "role": parse_attachment_id(id)[0]}
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
         role, arn = parse_attachment_id(id)
@@ -230,11 +311,12 @@ class RoleLookup(DataSource):
     global_service = True
 
     def read(self, ctx: Context, desired: dict[str, Any]) -> dict[str, Any] | None:
-        role = find_role(ctx.client("iam"), desired["name"])
-        return None if role is None else role_attributes(role)
+        iam = ctx.client("iam")
+        role = or_none(lambda: iam.get_role(RoleName=desired["name"])["Role"])
+        return None if role is None else Role.attributes(role)
 
 
-# --- ids, finders, helpers ----------------------------------------------------------------
+# --- ids, helpers -------------------------------------------------------------------------
 
 
 def role_policy_id(role: str, name: str) -> str:
@@ -257,97 +339,23 @@ def parse_attachment_id(id: str) -> tuple[str, str]:
     return role, arn
 
 
-def find_role(iam: Any, name: str) -> dict[str, Any] | None:
-    try:
-        role: dict[str, Any] = iam.get_role(RoleName=name)["Role"]
-    except Exception as exc:
-        if is_not_found(exc):
-            return None
-        raise
-    return role
-
-
-def role_attributes(role: dict[str, Any]) -> dict[str, Any]:
-    """GetRole's answer in the provider's attribute names (shared by resource and data source)."""
-    boundary = role.get("PermissionsBoundary") or {}
-    created = role.get("CreateDate")
-    return {
-        "id": role["RoleName"],
-        "name": role["RoleName"],
-        "arn": role["Arn"],
-        "unique_id": role["RoleId"],
-        "path": role["Path"],
-        # GetRole omits an empty description.
-        "description": role.get("Description", ""),
-        "max_session_duration": role.get("MaxSessionDuration"),
-        "assume_role_policy": policy_json(role["AssumeRolePolicyDocument"]),
-        "permissions_boundary": boundary.get("PermissionsBoundaryArn"),
-        "create_date": created.isoformat() if isinstance(created, datetime) else created,
-        "tags": user_tags(tag_dict(role.get("Tags"))),
-    }
-
-
-def is_attached(iam: Any, role: str, policy_arn: str) -> bool:
-    try:
-        return any(
-            policy["PolicyArn"] == policy_arn
-            for policy in paginate(
-                iam, "list_attached_role_policies", "AttachedPolicies", RoleName=role
-            )
-        )
-    except Exception as exc:
-        if is_not_found(exc):
-            return False
-        raise
-
-
-def policy_json(document: Any) -> str:
-    """A policy document as a JSON string comparable with the desired one.
-
-    IAM returns documents URL-encoded; botocore decodes them into dicts, but leaves a string
-    when it cannot parse one, so both forms are handled.
-    """
-    if isinstance(document, str):
-        text = urllib.parse.unquote(document)
-        try:
-            document = json.loads(text)
-        except ValueError:
-            return text
-    return json.dumps(document, sort_keys=True)
-
-
-def _put_role_policy(iam: Any, role: str, name: str, document: str) -> None:
-    retry_while(
-        lambda: iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=document),
-        retryable=_iam_lag,
-        timeout=IAM_PROPAGATION_TIMEOUT_S,
-    )
-
-
 def _detach(iam: Any, role: str, policy_arn: str) -> None:
-    _ignore_not_found(
+    ignore_missing(
         lambda: retry_while(
             lambda: iam.detach_role_policy(RoleName=role, PolicyArn=policy_arn),
-            retryable=lambda exc: error_code(exc) == "ConcurrentModification",
+            retryable=_busy,
             timeout=IAM_PROPAGATION_TIMEOUT_S,
         )
     )
 
 
+def _busy(exc: BaseException) -> bool:
+    """Another change to the same role in progress (ConcurrentModification), or DeleteRole
+    still seeing a policy or profile removed a moment ago (DeleteConflict)."""
+    return is_kind(exc, Conflict)
+
+
 def _iam_lag(exc: BaseException) -> bool:
-    """A role made seconds ago that IAM does not show everywhere yet, or a concurrent change
-    to the same role."""
-    return error_code(exc) in ("NoSuchEntity", "ConcurrentModification")
-
-
-def _removal_not_yet_seen(exc: BaseException) -> bool:
-    """DeleteRole still seeing a policy or profile removed a moment ago."""
-    return error_code(exc) in ("DeleteConflict", "ConcurrentModification")
-
-
-def _ignore_not_found(call: Callable[[], Any]) -> None:
-    try:
-        call()
-    except Exception as exc:
-        if not is_not_found(exc):
-            raise
+    """A role made seconds ago that IAM does not show everywhere yet, or another change to
+    the same role in progress."""
+    return is_kind(exc, NotFound) or _busy(exc)

@@ -165,6 +165,46 @@ def test_role_settings_update_in_place(
     assert role["RoleId"] == unique_id
 
 
+def test_a_session_duration_left_to_its_default_is_planned_back(
+    deployment: Any, client_for: Any
+) -> None:
+    """`max_session_duration` left unset means the provider's 3600 s: lengthened behind our
+    back, it is an in-place update back, and apply shortens it again (keeping the rest)."""
+    del deployment.graph.node(ROLE).attributes["max_session_duration"]
+    deployment.apply(ROLE)
+    name = deployment.entry(ROLE)["id"]
+    iam = _iam(client_for)
+    role = iam.get_role(RoleName=name)["Role"]
+    assert role["MaxSessionDuration"] == 3600
+    iam.update_role(RoleName=name, Description=role["Description"], MaxSessionDuration=7200)
+    change = deployment.plan(ROLE).changes[ROLE]
+    assert change.action.value == "update"
+    assert list(change.diffs) == ["max_session_duration"]
+    deployment.apply(ROLE)
+    healed = iam.get_role(RoleName=name)["Role"]
+    assert healed["MaxSessionDuration"] == 3600
+    assert healed["Description"] == role["Description"]
+    assert healed["RoleId"] == role["RoleId"]
+
+
+def test_a_new_role_is_believed_once_iam_shows_it_twice_in_a_row(deployment: Any) -> None:
+    """IAM's reads may come from a replica that lags the create: the role found, then not
+    found again. The read after the create asks until two answers in a row find it."""
+    iam = deployment.clients("iam", "us-east-1")
+    reads: list[str] = []
+
+    def lagging(**_: Any) -> None:
+        reads.append("GetRole")
+        if len(reads) == 2:
+            error = {"Error": {"Code": "NoSuchEntity", "Message": "injected: not yet"}}
+            raise iam.exceptions.from_code("NoSuchEntity")(error, "GetRole")
+
+    _inject(deployment, "GetRole", lagging)
+    deployment.apply(ROLE)
+    assert len(reads) == 4  # found, lost, then found twice in a row
+    assert deployment.diff(ROLE) == {}
+
+
 def test_role_tags_are_set_and_removed(deployment: Any, client_for: Any) -> None:
     deployment.apply(ROLE)
     tags = deployment.graph.node(ROLE).attributes["tags"]

@@ -4,6 +4,8 @@ from typing import Any
 
 import pytest
 
+from deployer.model import Node
+
 TOPIC = "primary:aws_sns_topic.alarms"
 SECONDARY_TOPIC = "secondary:aws_sns_topic.alarms"
 
@@ -52,6 +54,39 @@ def test_topic_attributes_update_in_place(
     deployment.apply(TOPIC)
     assert deployment.entry(TOPIC)["id"] == arn
     assert client_for("sns").get_topic_attributes(TopicArn=arn)["Attributes"][key] == value
+
+
+def test_a_deduplication_left_to_its_default_is_planned_back(
+    deployment: Any, client_for: Any
+) -> None:
+    """A FIFO topic that leaves `content_based_deduplication` unset means the provider's
+    false: switched on behind our back, it is an in-place update back, and apply heals it."""
+    deployment.add(
+        Node(
+            "aws_sns_topic",
+            "orders",
+            "primary",
+            {"name": "payments-orders-dev.fifo", "fifo_topic": True, "tags": {}},
+        )
+    )
+    key = "primary:aws_sns_topic.orders"
+    deployment.apply(key)
+    arn = deployment.entry(key)["id"]
+    sns = client_for("sns")
+
+    def attributes() -> dict[str, str]:
+        return dict(sns.get_topic_attributes(TopicArn=arn)["Attributes"])
+
+    assert attributes()["FifoTopic"] == "true"
+    sns.set_topic_attributes(
+        TopicArn=arn, AttributeName="ContentBasedDeduplication", AttributeValue="true"
+    )
+    change = deployment.plan(key).changes[key]
+    assert change.action.value == "update"
+    assert list(change.diffs) == ["content_based_deduplication"]
+    deployment.apply(key)
+    assert attributes()["ContentBasedDeduplication"] == "false"
+    assert deployment.entry(key)["id"] == arn
 
 
 def test_topic_tags_update_in_place(deployment: Any, client_for: Any) -> None:
