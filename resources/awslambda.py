@@ -158,6 +158,12 @@ def invoke_arn(function_arn: str) -> str:
     )
 
 
+def configuration(name: str, field: str, **row: Any) -> Attr:
+    """A row of the function's configuration: read from GetFunction's `Configuration`, sent as
+    the create call's (and the update call's) parameter of the same name."""
+    return Attr(name, f"Configuration.{field}", create=field, **row)
+
+
 def reserved_from_api(reserved: Any) -> int:
     return UNRESERVED if reserved is None else int(reserved)
 
@@ -178,99 +184,64 @@ class Function(Resource):
     tagging = Tagging("Resource", list_call=None, as_map=True)
     tags_on = "arn"
     table = Table(
-        Attr("function_name", "Configuration.FunctionName", create="FunctionName", force_new=True),
-        Attr(
-            "package_type",
-            "Configuration.PackageType",
-            create="PackageType",
-            force_new=True,
-            default="Zip",
-        ),
-        Attr("role", "Configuration.Role", create="Role", update=True),
-        Attr("handler", "Configuration.Handler", create="Handler", update=True, from_api=text),
-        Attr("runtime", "Configuration.Runtime", create="Runtime", update=True, from_api=text),
-        Attr(
-            "description",
-            "Configuration.Description",
-            create="Description",
-            update=True,
-            from_api=text,
-        ),
-        Attr(
-            "memory_size",
-            "Configuration.MemorySize",
-            create="MemorySize",
-            update=True,
-            default=128,
-            to_api=int,
-        ),
-        Attr(
-            "timeout", "Configuration.Timeout", create="Timeout", update=True, default=3, to_api=int
-        ),
-        Attr(
+        configuration("function_name", "FunctionName", force_new=True),
+        configuration("package_type", "PackageType", force_new=True, default="Zip"),
+        configuration("role", "Role", update=True),
+        configuration("handler", "Handler", update=True, from_api=text),
+        configuration("runtime", "Runtime", update=True, from_api=text),
+        configuration("description", "Description", update=True, from_api=text),
+        configuration("memory_size", "MemorySize", update=True, default=128, to_api=int),
+        configuration("timeout", "Timeout", update=True, default=3, to_api=int),
+        configuration(
             "environment",
-            "Configuration.Environment",
-            create="Environment",
+            "Environment",
             update=True,
             from_api=environment_from_api,
             to_api=environment_to_api,
         ),
-        Attr(
-            "vpc_config",
-            "Configuration.VpcConfig",
-            create="VpcConfig",
-            update=True,
-            from_api=vpc_from_api,
-            to_api=vpc_to_api,
+        configuration(
+            "vpc_config", "VpcConfig", update=True, from_api=vpc_from_api, to_api=vpc_to_api
         ),
-        Attr(
+        configuration(
             "tracing_config",
-            "Configuration.TracingConfig",
-            create="TracingConfig",
+            "TracingConfig",
             update=True,
             from_api=tracing_from_api,
             to_api=tracing_to_api,
         ),
-        Attr(
-            "kms_key_arn", "Configuration.KMSKeyArn", create="KMSKeyArn", update=True, from_api=text
-        ),
-        Attr(
+        configuration("kms_key_arn", "KMSKeyArn", update=True, from_api=text),
+        configuration(
             "layers",
-            "Configuration.Layers",
-            create="Layers",
+            "Layers",
             update=True,
             from_api=lambda layers: [layer["Arn"] for layer in layers or []],
             to_api=list,
         ),
-        Attr(
+        configuration(
             "ephemeral_storage",
-            "Configuration.EphemeralStorage",
-            create="EphemeralStorage",
+            "EphemeralStorage",
             update=True,
             from_api=ephemeral_storage_from_api,
             to_api=ephemeral_storage_to_api,
         ),
-        Attr(
+        configuration(
             "dead_letter_config",
-            "Configuration.DeadLetterConfig",
-            create="DeadLetterConfig",
+            "DeadLetterConfig",
             update=True,
             from_api=dead_letter_from_api,
             to_api=dead_letter_to_api,
         ),
-        Attr(
+        configuration(
             "logging_config",
-            "Configuration.LoggingConfig",
-            create="LoggingConfig",
+            "LoggingConfig",
             update=True,
             from_api=logging_from_api,
             to_api=logging_to_api,
         ),
         # The code rows: UpdateFunctionCode changes them, with the package (see `update`).
-        Attr(
+        configuration(
             "architectures",
-            "Configuration.Architectures",
-            create="Architectures",
+            "Architectures",
             update=Setter(CODE_CALL, "Architectures"),
             from_api=lambda archs: list(archs or ["x86_64"]),
             to_api=list,

@@ -10,7 +10,7 @@ call. A put replaces the whole alarm definition, so every row of it travels toge
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from deployer.attributes import Attr, Table
 from deployer.batch import Describe, item_key
@@ -107,14 +107,30 @@ def metric_query_block(query: dict[str, Any]) -> dict[str, Any]:
     return block
 
 
+class Named(Resource):
+    """A CloudWatch resource named by its name in its region (an alarm, a dashboard): found by
+    that name, and read with the region the engine called."""
+
+    name_attribute: ClassVar[str]
+
+    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        live = super().read(ctx, id)
+        return None if live is None else {**live, "region": ctx.region}
+
+    def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
+        name = str(desired[self.name_attribute])
+        return name if self.describe(ctx, name) is not None else None
+
+
 def definition(name: str, field: str, **row: Any) -> Attr:
     """A row of the alarm definition, which PutMetricAlarm sends as a whole."""
     return Attr(name, field, update=True, together=DEFINITION, **row)
 
 
 @resource
-class MetricAlarm(Resource):
+class MetricAlarm(Named):
     type = "aws_cloudwatch_metric_alarm"
+    name_attribute = "alarm_name"
     arn_kind = ("cloudwatch", "alarm")
     batched_read = (METRIC_ALARMS, "alarm-name")
     tagging = Tagging("ResourceARN")
@@ -178,21 +194,14 @@ class MetricAlarm(Resource):
         """From the refresh's batched DescribeAlarms, when there is one."""
         return ctx.describe_one(METRIC_ALARMS, "alarm-name", id)
 
-    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        live = super().read(ctx, id)
-        return None if live is None else {**live, "region": ctx.region}
-
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
         ignore_missing(lambda: ctx.client("cloudwatch").delete_alarms(AlarmNames=[id]))
 
-    def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
-        name = str(desired["alarm_name"])
-        return name if self.describe(ctx, name) is not None else None
-
 
 @resource
-class Dashboard(Resource):
+class Dashboard(Named):
     type = "aws_cloudwatch_dashboard"
+    name_attribute = "dashboard_name"
     arn_kind = ("cloudwatch", "dashboard")
     taggable = False
     table = Table(
@@ -218,13 +227,5 @@ class Dashboard(Resource):
         )
         return got
 
-    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        live = super().read(ctx, id)
-        return None if live is None else {**live, "region": ctx.region}
-
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
         ignore_missing(lambda: ctx.client("cloudwatch").delete_dashboards(DashboardNames=[id]))
-
-    def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
-        name = str(desired["dashboard_name"])
-        return name if self.describe(ctx, name) is not None else None

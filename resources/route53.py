@@ -77,6 +77,11 @@ def if_set(value: Any) -> Any:
     return value or None
 
 
+def listed(values: Any) -> list[Any]:
+    """Route 53 leaves empty lists out of its answers."""
+    return list(values or [])
+
+
 def text(value: Any) -> str:
     """Route 53 leaves an empty comment out of its answer; the provider reads it as ""."""
     return str(value) if value else ""
@@ -121,7 +126,7 @@ class HostedZone(Resource):
             "name_servers",
             "DelegationSet.NameServers",
             computed=True,
-            from_api=lambda servers: list(servers or []),
+            from_api=listed,
         ),
         Attr(
             "primary_name_server",
@@ -236,9 +241,10 @@ class HostedZoneLookup(DataSource):
 RECORD_SET = "ChangeBatch.Changes.ResourceRecordSet"
 
 
-def in_record_set(field: str) -> str:
-    """The create parameter of a ResourceRecordSet field."""
-    return f"{RECORD_SET}.{field}"
+def record_field(name: str, field: str, **row: Any) -> Attr:
+    """A row of the record set: read from its field, sent as the same field of the change
+    batch's record set."""
+    return Attr(name, field, create=f"{RECORD_SET}.{field}", **row)
 
 
 def alias_to_api(blocks: Any) -> dict[str, Any] | None:
@@ -312,82 +318,42 @@ class Record(Resource):
     table = Table(
         # The zone, name, type and set identifier make up the id: a change is a new record.
         Attr("zone_id", create="HostedZoneId", force_new=True),
-        Attr(
+        record_field(
             "name",
             "Name",
-            create=in_record_set("Name"),
             force_new=True,
             from_api=lambda name: unescape(name).lower(),
             to_api=absolute,
         ),
-        Attr("type", "Type", create=in_record_set("Type"), force_new=True),
-        Attr(
-            "set_identifier",
-            "SetIdentifier",
-            create=in_record_set("SetIdentifier"),
-            force_new=True,
-            to_api=if_set,
-        ),
-        Attr("ttl", "TTL", create=in_record_set("TTL"), update=True, to_api=int),
-        Attr(
+        record_field("type", "Type", force_new=True),
+        record_field("set_identifier", "SetIdentifier", force_new=True, to_api=if_set),
+        record_field("ttl", "TTL", update=True, to_api=int),
+        record_field(
             "records",
             "ResourceRecords",
-            create=in_record_set("ResourceRecords"),
             update=True,
             from_api=lambda records: [r["Value"] for r in records or []],
             to_api=lambda values: [{"Value": v} for v in sorted(values)] or None,
         ),
-        Attr(
-            "alias",
-            "AliasTarget",
-            create=in_record_set("AliasTarget"),
-            update=True,
-            from_api=alias_from_api,
-            to_api=alias_to_api,
+        record_field(
+            "alias", "AliasTarget", update=True, from_api=alias_from_api, to_api=alias_to_api
         ),
-        Attr(
-            "failover_routing_policy",
-            "Failover",
-            create=in_record_set("Failover"),
-            update=True,
-            **policy_block("type"),
+        record_field("failover_routing_policy", "Failover", update=True, **policy_block("type")),
+        record_field(
+            "weighted_routing_policy", "Weight", update=True, **policy_block("weight", int)
         ),
-        Attr(
-            "weighted_routing_policy",
-            "Weight",
-            create=in_record_set("Weight"),
-            update=True,
-            **policy_block("weight", int),
-        ),
-        Attr(
-            "latency_routing_policy",
-            "Region",
-            create=in_record_set("Region"),
-            update=True,
-            **policy_block("region"),
-        ),
-        Attr(
+        record_field("latency_routing_policy", "Region", update=True, **policy_block("region")),
+        record_field(
             "geolocation_routing_policy",
             "GeoLocation",
-            create=in_record_set("GeoLocation"),
             update=True,
             from_api=geolocation_from_api,
             to_api=geolocation_to_api,
         ),
-        Attr(
-            "multivalue_answer_routing_policy",
-            "MultiValueAnswer",
-            create=in_record_set("MultiValueAnswer"),
-            update=True,
-            to_api=bool,
+        record_field(
+            "multivalue_answer_routing_policy", "MultiValueAnswer", update=True, to_api=bool
         ),
-        Attr(
-            "health_check_id",
-            "HealthCheckId",
-            create=in_record_set("HealthCheckId"),
-            update=True,
-            to_api=if_set,
-        ),
+        record_field("health_check_id", "HealthCheckId", update=True, to_api=if_set),
         Attr("fqdn", "Name", computed=True, from_api=zone_name),
         # Whether create may overwrite an existing record: a behaviour, not a property of it.
         Attr("allow_overwrite", create=False, write_only=True),
@@ -441,9 +407,12 @@ def empty_as_unset(values: Any) -> list[Any] | None:
     return list(values) or None
 
 
-def in_config(field: str) -> str:
-    """A HealthCheckConfig field, where the description and CreateHealthCheck keep it."""
-    return f"HealthCheckConfig.{field}"
+def config_field(name: str, field: str, **row: Any) -> Attr:
+    """A HealthCheckConfig setting: read from and created in HealthCheckConfig, changed by
+    UpdateHealthCheck's parameter of the same name (unless it forces a replacement)."""
+    if not row.get("force_new"):
+        row.setdefault("update", field)
+    return Attr(name, f"HealthCheckConfig.{field}", **row)
 
 
 @resource
@@ -458,69 +427,31 @@ class HealthCheck(Resource):
     table = Table(
         # UpdateHealthCheck cannot change the type, interval, latency measurement and routing
         # control; the reference name is part of the CallerReference, not of the check.
-        Attr("type", in_config("Type"), force_new=True),
-        Attr("request_interval", in_config("RequestInterval"), force_new=True, to_api=int),
-        Attr(
-            "measure_latency",
-            in_config("MeasureLatency"),
-            force_new=True,
-            default=False,
-            from_api=bool,
+        config_field("type", "Type", force_new=True),
+        config_field("request_interval", "RequestInterval", force_new=True, to_api=int),
+        config_field(
+            "measure_latency", "MeasureLatency", force_new=True, default=False, from_api=bool
         ),
-        Attr("routing_control_arn", in_config("RoutingControlArn"), force_new=True),
+        config_field("routing_control_arn", "RoutingControlArn", force_new=True),
         Attr("reference_name", create=False, force_new=True),
-        Attr("ip_address", in_config("IPAddress"), update="IPAddress"),
-        Attr("port", in_config("Port"), update="Port", to_api=int),
-        Attr("resource_path", in_config("ResourcePath"), update="ResourcePath"),
-        Attr("fqdn", in_config("FullyQualifiedDomainName"), update="FullyQualifiedDomainName"),
-        Attr("search_string", in_config("SearchString"), update="SearchString"),
-        Attr(
-            "failure_threshold",
-            in_config("FailureThreshold"),
-            update="FailureThreshold",
-            to_api=int,
+        config_field("ip_address", "IPAddress"),
+        config_field("port", "Port", to_api=int),
+        config_field("resource_path", "ResourcePath"),
+        config_field("fqdn", "FullyQualifiedDomainName"),
+        config_field("search_string", "SearchString"),
+        config_field("failure_threshold", "FailureThreshold", to_api=int),
+        config_field("invert_healthcheck", "Inverted"),
+        config_field("disabled", "Disabled", default=False, from_api=bool),
+        config_field("enable_sni", "EnableSNI"),
+        config_field("child_health_threshold", "HealthThreshold", to_api=int),
+        config_field(
+            "child_healthchecks", "ChildHealthChecks", from_api=listed, to_api=empty_as_unset
         ),
-        Attr("invert_healthcheck", in_config("Inverted"), update="Inverted"),
-        Attr("disabled", in_config("Disabled"), update="Disabled", default=False, from_api=bool),
-        Attr("enable_sni", in_config("EnableSNI"), update="EnableSNI"),
-        Attr(
-            "child_health_threshold",
-            in_config("HealthThreshold"),
-            update="HealthThreshold",
-            to_api=int,
-        ),
-        Attr(
-            "child_healthchecks",
-            in_config("ChildHealthChecks"),
-            update="ChildHealthChecks",
-            from_api=lambda checks: list(checks or []),
-            to_api=empty_as_unset,
-        ),
-        Attr(
-            "regions",
-            in_config("Regions"),
-            update="Regions",
-            from_api=lambda regions: list(regions or []),
-            to_api=empty_as_unset,
-        ),
-        Attr(
-            "insufficient_data_health_status",
-            in_config("InsufficientDataHealthStatus"),
-            update="InsufficientDataHealthStatus",
-        ),
+        config_field("regions", "Regions", from_api=listed, to_api=empty_as_unset),
+        config_field("insufficient_data_health_status", "InsufficientDataHealthStatus"),
         # AWS takes the alarm's name only with its region.
-        Attr(
-            "cloudwatch_alarm_name",
-            in_config("AlarmIdentifier.Name"),
-            update="AlarmIdentifier.Name",
-            together="alarm",
-        ),
-        Attr(
-            "cloudwatch_alarm_region",
-            in_config("AlarmIdentifier.Region"),
-            update="AlarmIdentifier.Region",
-            together="alarm",
-        ),
+        config_field("cloudwatch_alarm_name", "AlarmIdentifier.Name", together="alarm"),
+        config_field("cloudwatch_alarm_region", "AlarmIdentifier.Region", together="alarm"),
         Attr(
             "arn",
             "Id",
