@@ -9,30 +9,25 @@ compared, and the HCL export writes the same bytes beside the configuration and 
 Lambda changes a function asynchronously: a VPC function is `Pending` for a minute or more while
 its network interfaces are made, and an update leaves `LastUpdateStatus` `InProgress`. AWS refuses
 the next change meanwhile (ResourceConflictException), so every change waits for the function to
-settle first and the configuration follows the code, never races it.
+settle first and the configuration follows the code, never races it. The table says which call
+changes what: UpdateFunctionConfiguration for most rows, UpdateFunctionCode for the code rows
+(their `Setter`s name that call), PutFunctionConcurrency for the reservation.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from deployer.aws import (
-    DeployerError,
-    error_code,
-    iam_propagation_error,
-    is_not_found,
-    poll,
-    retry_while,
-    tag_changes,
-    user_tags,
-)
+from deployer.attributes import Attr, Setter, Table
+from deployer.aws import DeployerError, iam_propagation_error, poll, retry_while
 from deployer.blocks import first_block
-from deployer.diff import diff_attributes
+from deployer.errors import Conflict, NotFound, ignore_missing, is_kind, or_none
 from deployer.packaging import code_sha256
 from deployer.resource import Context, Resource, resource
+from deployer.tagging import Tagging
+from deployer.waiting import delete_when_released, wait_gone
 
 # Lambda documents no bound for Pending → Active; a VPC function sets up its Hyperplane network
 # interfaces first, which takes minutes. These are the Terraform provider's defaults for
@@ -51,28 +46,126 @@ ENI_POLL_DELAY = 15.0
 # How Lambda describes the network interfaces it makes for a function.
 LAMBDA_ENI_DESCRIPTION = "AWS Lambda VPC ENI-{function}*"
 
+# The call that changes a function's code: the rows whose `Setter` names it are the code rows.
+CODE_CALL = "UpdateFunctionCode"
+# The parameter (of CreateFunction's `Code` and of CODE_CALL) that carries the package itself,
+# the bytes `source_code_hash` is the hash of.
+PACKAGE_PARAMETER = "ZipFile"
+RESERVED = "reserved_concurrent_executions"
 # `reserved_concurrent_executions = -1` is Terraform's spelling of "no reservation".
 UNRESERVED = -1
 
-# Terraform attribute → CreateFunction/UpdateFunctionConfiguration parameter builder.
-CONFIGURATION_ATTRIBUTES = (
-    "role",
-    "handler",
-    "runtime",
-    "description",
-    "memory_size",
-    "timeout",
-    "environment",
-    "vpc_config",
-    "tracing_config",
-    "kms_key_arn",
-    "layers",
-    "ephemeral_storage",
-    "dead_letter_config",
-    "logging_config",
-)
-# Attributes that only UpdateFunctionCode changes.
-CODE_ATTRIBUTES = frozenset({"source_code_hash", "architectures"})
+
+# ---------------------------------------------------------------------------------------------
+# The provider's blocks and Lambda's structures
+# ---------------------------------------------------------------------------------------------
+
+
+def text(value: Any) -> str:
+    """Lambda leaves empty strings out of its answers; the provider reads them as ""."""
+    return str(value) if value else ""
+
+
+def environment_to_api(blocks: Any) -> dict[str, Any]:
+    """An emptied block is sent as its empty form: an update leaves omitted settings as they
+    are."""
+    variables = first_block(blocks).get("variables") or {}
+    return {"Variables": {k: str(v) for k, v in variables.items()}}
+
+
+def environment_from_api(environment: Any) -> list[dict[str, Any]]:
+    variables = (environment or {}).get("Variables") or {}
+    return [{"variables": dict(variables)}] if variables else []
+
+
+def vpc_to_api(blocks: Any) -> dict[str, Any]:
+    block = first_block(blocks)
+    vpc: dict[str, Any] = {
+        "SubnetIds": sorted(block.get("subnet_ids") or []),
+        "SecurityGroupIds": sorted(block.get("security_group_ids") or []),
+    }
+    if block.get("ipv6_allowed_for_dual_stack") is not None:
+        vpc["Ipv6AllowedForDualStack"] = bool(block["ipv6_allowed_for_dual_stack"])
+    return vpc
+
+
+def vpc_from_api(vpc: Any) -> list[dict[str, Any]]:
+    if not (vpc or {}).get("SubnetIds"):
+        return []
+    return [
+        {
+            "subnet_ids": sorted(vpc["SubnetIds"]),
+            "security_group_ids": sorted(vpc.get("SecurityGroupIds") or []),
+            "vpc_id": vpc.get("VpcId", ""),
+            "ipv6_allowed_for_dual_stack": bool(vpc.get("Ipv6AllowedForDualStack")),
+        }
+    ]
+
+
+def tracing_to_api(blocks: Any) -> dict[str, str]:
+    return {"Mode": first_block(blocks).get("mode") or "PassThrough"}
+
+
+def tracing_from_api(tracing: Any) -> list[dict[str, str]]:
+    return [{"mode": (tracing or {}).get("Mode", "PassThrough")}]
+
+
+def ephemeral_storage_to_api(blocks: Any) -> dict[str, int] | None:
+    return {"Size": int(first_block(blocks)["size"])} if blocks else None
+
+
+def ephemeral_storage_from_api(storage: Any) -> list[dict[str, int]]:
+    return [{"size": (storage or {}).get("Size", 512)}]
+
+
+def dead_letter_to_api(blocks: Any) -> dict[str, str]:
+    return {"TargetArn": first_block(blocks).get("target_arn", "")}
+
+
+def dead_letter_from_api(config: Any) -> list[dict[str, str]]:
+    target = (config or {}).get("TargetArn")
+    return [{"target_arn": target}] if target else []
+
+
+# The logging block's keys and LoggingConfig's, both ways.
+LOGGING_KEYS = {
+    "log_format": "LogFormat",
+    "application_log_level": "ApplicationLogLevel",
+    "system_log_level": "SystemLogLevel",
+    "log_group": "LogGroup",
+}
+
+
+def logging_to_api(blocks: Any) -> dict[str, str] | None:
+    block = first_block(blocks)
+    return {api: block[key] for key, api in LOGGING_KEYS.items() if block.get(key)} or None
+
+
+def logging_from_api(logging: Any) -> list[dict[str, str]] | None:
+    """None when Lambda reports no logging configuration (nothing to compare)."""
+    if not logging:
+        return None
+    block = {key: logging.get(api) or "" for key, api in LOGGING_KEYS.items()}
+    return [{**block, "log_format": block["log_format"] or "Text"}]
+
+
+def invoke_arn(function_arn: str) -> str:
+    """What API Gateway integrations call: Lambda's Invoke action on the function."""
+    _, partition, _, region, *_ = function_arn.split(":")
+    return (
+        f"arn:{partition}:apigateway:{region}:lambda:path/2015-03-31/functions/"
+        f"{function_arn}/invocations"
+    )
+
+
+def configuration(name: str, field: str, **row: Any) -> Attr:
+    """A row of the function's configuration: read from GetFunction's `Configuration`, sent as
+    the create call's (and the update call's) parameter of the same name."""
+    return Attr(name, f"Configuration.{field}", create=field, **row)
+
+
+def reserved_from_api(reserved: Any) -> int:
+    return UNRESERVED if reserved is None else int(reserved)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,72 +180,193 @@ class Function(Resource):
     type = "aws_lambda_function"
     arn_kind = ("lambda", "function")
     expected_seconds = 30.0
-    force_new = frozenset({"function_name", "package_type"})
-    # `filename` names the local package (its hash is what is compared), `publish` is a request
-    # to publish a version on change, and the last two steer Terraform's destroy.
-    write_only = frozenset(
-        {"filename", "publish", "skip_destroy", "replace_security_groups_on_destroy"}
+    # GetFunction reports the tags with the configuration: no listing call (see `read`).
+    tagging = Tagging("Resource", list_call=None, as_map=True)
+    tags_on = "arn"
+    table = Table(
+        configuration("function_name", "FunctionName", force_new=True),
+        configuration("package_type", "PackageType", force_new=True, default="Zip"),
+        configuration("role", "Role", update=True),
+        configuration("handler", "Handler", update=True, from_api=text),
+        configuration("runtime", "Runtime", update=True, from_api=text),
+        configuration("description", "Description", update=True, from_api=text),
+        configuration("memory_size", "MemorySize", update=True, default=128, to_api=int),
+        configuration("timeout", "Timeout", update=True, default=3, to_api=int),
+        configuration(
+            "environment",
+            "Environment",
+            update=True,
+            from_api=environment_from_api,
+            to_api=environment_to_api,
+        ),
+        configuration(
+            "vpc_config", "VpcConfig", update=True, from_api=vpc_from_api, to_api=vpc_to_api
+        ),
+        configuration(
+            "tracing_config",
+            "TracingConfig",
+            update=True,
+            from_api=tracing_from_api,
+            to_api=tracing_to_api,
+        ),
+        configuration("kms_key_arn", "KMSKeyArn", update=True, from_api=text),
+        configuration(
+            "layers",
+            "Layers",
+            update=True,
+            from_api=lambda layers: [layer["Arn"] for layer in layers or []],
+            to_api=list,
+        ),
+        configuration(
+            "ephemeral_storage",
+            "EphemeralStorage",
+            update=True,
+            from_api=ephemeral_storage_from_api,
+            to_api=ephemeral_storage_to_api,
+        ),
+        configuration(
+            "dead_letter_config",
+            "DeadLetterConfig",
+            update=True,
+            from_api=dead_letter_from_api,
+            to_api=dead_letter_to_api,
+        ),
+        configuration(
+            "logging_config",
+            "LoggingConfig",
+            update=True,
+            from_api=logging_from_api,
+            to_api=logging_to_api,
+        ),
+        # The code rows: UpdateFunctionCode changes them, with the package (see `update`).
+        configuration(
+            "architectures",
+            "Architectures",
+            update=Setter(CODE_CALL, "Architectures"),
+            from_api=lambda archs: list(archs or ["x86_64"]),
+            to_api=list,
+        ),
+        # Sent as the package it is the hash of (CreateFunction's `Code`, CODE_CALL's ZipFile).
+        Attr(
+            "source_code_hash",
+            "Configuration.CodeSha256",
+            create=False,
+            update=Setter(CODE_CALL, PACKAGE_PARAMETER),
+            from_api=text,
+        ),
+        # -1 (no reservation) is DeleteFunctionConcurrency, not a value to put (see `update`).
+        Attr(
+            RESERVED,
+            "Concurrency.ReservedConcurrentExecutions",
+            create=False,
+            update=Setter("PutFunctionConcurrency", "ReservedConcurrentExecutions"),
+            default=UNRESERVED,
+            from_api=reserved_from_api,
+        ),
+        # A request to publish a version with the code; AWS reports versions, not the request.
+        Attr("publish", create="Publish", write_only=True, default=False, to_api=bool),
+        # The local package's name (its hash is what is compared) and Terraform's own steering
+        # of destroy: nothing AWS holds.
+        Attr("filename", create=False, write_only=True),
+        Attr("skip_destroy", create=False, write_only=True, default=False),
+        Attr("replace_security_groups_on_destroy", create=False, write_only=True),
+        Attr("arn", "Configuration.FunctionArn", computed=True),
+        Attr("invoke_arn", "Configuration.FunctionArn", computed=True, from_api=invoke_arn),
+        Attr("version", "Configuration.Version", computed=True, from_api=lambda v: v or "$LATEST"),
+        # The ARN and the version together: `read` makes them.
+        Attr("qualified_arn", computed=True),
+        Attr("qualified_invoke_arn", computed=True),
+        Attr("code_sha256", "Configuration.CodeSha256", computed=True, from_api=text),
+        Attr(
+            "source_code_size", "Configuration.CodeSize", computed=True, from_api=lambda v: v or 0
+        ),
+        Attr("last_modified", "Configuration.LastModified", computed=True, from_api=text),
+        service="lambda",
+        create_call="CreateFunction",
+        update_call="UpdateFunctionConfiguration",
+        described="GetFunctionResponse",
+        id_parameter="FunctionName",
     )
+
+    @property
+    def code_attributes(self) -> frozenset[str]:
+        """The rows UpdateFunctionCode changes (their `Setter` names it)."""
+        return self.table.names(
+            lambda row: row.setter is not None and row.setter.operation == CODE_CALL
+        )
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         lam = ctx.client("lambda")
         name: str = desired["function_name"]
-        params: dict[str, Any] = {
-            "FunctionName": name,
-            "PackageType": "Zip",
-            "Code": {"ZipFile": package_of(ctx, desired)},
-            "Publish": bool(desired.get("publish")),
-            **configuration_params(desired, CONFIGURATION_ATTRIBUTES),
+        request: dict[str, Any] = {
+            **self.table.create_parameters(desired),
+            "Code": {PACKAGE_PARAMETER: package_of(ctx, desired)},
         }
-        if desired.get("architectures"):
-            params["Architectures"] = list(desired["architectures"])
         if desired.get("tags"):
-            params["Tags"] = dict(desired["tags"])
+            request["Tags"] = self.tagging.to_api(desired["tags"])
         retry_while(
-            lambda: lam.create_function(**params),
+            lambda: lam.create_function(**request),
             retryable=iam_propagation_error,
             timeout=IAM_PROPAGATION_TIMEOUT,
         )
-        try:
-            set_reserved_concurrency(lam, name, desired.get("reserved_concurrent_executions"))
-        except Exception:
-            lam.delete_function(FunctionName=name)  # a failed create leaves nothing behind
-            raise
+        reserved = desired.get(RESERVED)
+        if reserved is not None and int(reserved) != UNRESERVED:
+            try:
+                set_reserved_concurrency(lam, name, reserved)
+            except Exception:
+                lam.delete_function(FunctionName=name)  # a failed create leaves nothing behind
+                raise
         return name
 
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = or_none(
+            lambda: ctx.client("lambda").get_function(FunctionName=id)
+        )
+        return found
+
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        try:
-            function = ctx.client("lambda").get_function(FunctionName=id)
-        except ClientError as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        return function_attributes(function)
+        """The table's attributes, the qualified ARNs (ARN and version together) and the tags
+        GetFunction reports with the configuration (one call, where the generic read lists the
+        tags with another)."""
+        described = self.describe(ctx, id)
+        if described is None:
+            return None
+        live: dict[str, Any] = {"id": id, **self.table.read(described)}
+        live["qualified_arn"] = f"{live['arn']}:{live['version']}"
+        live["qualified_invoke_arn"] = invoke_arn(live["qualified_arn"])
+        live["tags"] = self.tagging.from_api(described.get("Tags"))
+        return live
 
     def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
+        """The code first, then the configuration, each once the function has settled; then the
+        reservation (put, or deleted for -1) and the tags."""
         lam = ctx.client("lambda")
-        changed = set(diff_attributes(desired, live, self.write_only))
-        if changed & CODE_ATTRIBUTES:
-            code: dict[str, Any] = {"ZipFile": package_of(ctx, desired)}
-            if desired.get("architectures"):
-                code["Architectures"] = list(desired["architectures"])
+        changed = self.changed(desired, live)
+        if changed & self.code_attributes:
+            code = self.code_parameters(ctx, desired)
             change_function(lam, id, lambda: lam.update_function_code(FunctionName=id, **code))
-        configuration = configuration_params(
-            desired, [a for a in CONFIGURATION_ATTRIBUTES if a in changed]
-        )
+        configuration = self.table.update_parameters(desired, changed)
         if configuration:
             change_function(
                 lam,
                 id,
                 lambda: lam.update_function_configuration(FunctionName=id, **configuration),
             )
-        if "reserved_concurrent_executions" in changed:
-            set_reserved_concurrency(lam, id, desired["reserved_concurrent_executions"])
-        to_set, to_remove = tag_changes(desired.get("tags") or {}, live.get("tags"))
-        if to_set:
-            lam.tag_resource(Resource=live["arn"], Tags=to_set)
-        if to_remove:
-            lam.untag_resource(Resource=live["arn"], TagKeys=to_remove)
+        if RESERVED in changed:
+            set_reserved_concurrency(lam, id, desired[RESERVED])
+        if "tags" in changed:
+            self.update_tags(ctx, id, desired, live)
+
+    def code_parameters(self, ctx: Context, desired: dict[str, Any]) -> dict[str, Any]:
+        """UpdateFunctionCode's request: every code row's parameter, and the package itself in
+        the parameter its hash's row names. Lambda takes no code change without a package."""
+        request: dict[str, Any] = {}
+        for name in self.code_attributes:
+            row = self.table.rows[name]
+            if row.setter is not None and desired.get(name) is not None:
+                request[row.setter.parameter] = row.api_value(desired[name])
+        request[PACKAGE_PARAMETER] = package_of(ctx, desired)
+        return request
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
         """Delete, then wait until Lambda has released the function's network interfaces:
@@ -160,78 +374,80 @@ class Function(Resource):
         while an interface is in them, and Lambda needs the execution role to release them."""
         if ctx.node.attributes.get("skip_destroy"):
             return
-        try:
-            ctx.client("lambda").delete_function(FunctionName=id)
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
-        wait_network_interfaces_released(ctx.client("ec2"), id)
+        ignore_missing(lambda: ctx.client("lambda").delete_function(FunctionName=id))
+        ec2 = ctx.client("ec2")
+        wait_gone(
+            lambda: lambda_network_interfaces(ec2, id) or None,
+            what=f"the network interfaces Lambda made for {id}",
+            timeout=ENI_RELEASE_TIMEOUT,
+            delay=ENI_POLL_DELAY,
+        )
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
         """The name is deterministic: an interrupted create left a function of that name."""
         name: str = desired["function_name"]
-        return name if self.read(ctx, name) is not None else None
+        return name if self.describe(ctx, name) is not None else None
 
     def wait_ready(self, ctx: Context, id: str) -> None:
         wait_function_ready(ctx.client("lambda"), id)
 
 
+def if_set(value: Any) -> Any:
+    """Optional condition values: an empty one is not sent (None is "not sent")."""
+    return value or None
+
+
 @resource
 class Permission(Resource):
-    """One statement of a function's resource policy; id = `function[:qualifier]/statement`."""
+    """One statement of a function's resource policy; id = `function[:qualifier]/statement`.
+
+    AWS has no call that changes a statement: every attribute is fixed once added. GetPolicy
+    reports the statement inside a JSON policy document, which `read` parses itself: no row
+    names a field."""
 
     type = "aws_lambda_permission"
     taggable = False
-    # AWS has no call that changes a statement: every attribute is fixed once added.
-    force_new = frozenset(
-        {
-            "action",
-            "event_source_token",
-            "function_name",
-            "function_url_auth_type",
-            "principal",
-            "principal_org_id",
-            "qualifier",
-            "source_account",
-            "source_arn",
-            "statement_id",
-        }
+    table = Table(
+        Attr("function_name", create="FunctionName", force_new=True),
+        Attr("statement_id", create="StatementId", force_new=True),
+        Attr("action", create="Action", force_new=True),
+        Attr("principal", create="Principal", force_new=True),
+        Attr("source_arn", create="SourceArn", force_new=True, to_api=if_set),
+        Attr("source_account", create="SourceAccount", force_new=True, to_api=if_set),
+        Attr("qualifier", create="Qualifier", force_new=True, to_api=if_set),
+        Attr("event_source_token", create="EventSourceToken", force_new=True, to_api=if_set),
+        Attr("principal_org_id", create="PrincipalOrgID", force_new=True, to_api=if_set),
+        Attr("function_url_auth_type", create="FunctionUrlAuthType", force_new=True, to_api=if_set),
+        service="lambda",
+        create_call="AddPermission",
+        described="GetPolicyResponse",
     )
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         lam = ctx.client("lambda")
-        params: dict[str, Any] = {
-            "FunctionName": desired["function_name"],
-            "StatementId": desired["statement_id"],
-            "Action": desired["action"],
-            "Principal": desired["principal"],
-        }
-        optional = {
-            "source_arn": "SourceArn",
-            "source_account": "SourceAccount",
-            "qualifier": "Qualifier",
-            "event_source_token": "EventSourceToken",
-            "principal_org_id": "PrincipalOrgID",
-            "function_url_auth_type": "FunctionUrlAuthType",
-        }
-        params.update({api: desired[tf] for tf, api in optional.items() if desired.get(tf)})
+        request = self.table.create_parameters(desired)
         # AddPermission is refused while the function is being created or updated.
         retry_while(
-            lambda: lam.add_permission(**params),
+            lambda: lam.add_permission(**request),
             retryable=function_busy,
             timeout=FUNCTION_UPDATE_TIMEOUT,
         )
         return permission_id(desired["function_name"], desired["statement_id"], desired)
 
-    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        function, qualifier, statement_id = parse_permission_id(id)
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        """The function's policy (None when the function is gone, or has no policy at all)."""
+        function, qualifier, _ = parse_permission_id(id)
         extra = {"Qualifier": qualifier} if qualifier else {}
-        try:
-            policy = ctx.client("lambda").get_policy(FunctionName=function, **extra)
-        except ClientError as exc:
-            if is_not_found(exc):  # the function is gone, or has no policy at all
-                return None
-            raise
+        policy: dict[str, Any] | None = or_none(
+            lambda: ctx.client("lambda").get_policy(FunctionName=function, **extra)
+        )
+        return policy
+
+    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        policy = self.describe(ctx, id)
+        if policy is None:
+            return None
+        function, qualifier, statement_id = parse_permission_id(id)
         for statement in json.loads(policy["Policy"]).get("Statement", []):
             if statement.get("Sid") == statement_id:
                 return permission_attributes(function, qualifier, statement)
@@ -241,17 +457,13 @@ class Permission(Resource):
         function, qualifier, statement_id = parse_permission_id(id)
         extra = {"Qualifier": qualifier} if qualifier else {}
         lam = ctx.client("lambda")
-        try:
-            retry_while(
-                lambda: lam.remove_permission(
-                    FunctionName=function, StatementId=statement_id, **extra
-                ),
-                retryable=function_busy,
-                timeout=FUNCTION_UPDATE_TIMEOUT,
-            )
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
+        # RemovePermission, too, is refused while the function is changing.
+        delete_when_released(
+            lambda: lam.remove_permission(FunctionName=function, StatementId=statement_id, **extra),
+            what=f"Lambda function {function} to take the removal of {statement_id}",
+            timeout=FUNCTION_UPDATE_TIMEOUT,
+            in_use=function_busy,
+        )
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
         """Statement ids are deterministic: a statement an interrupted create added is ours."""
@@ -260,7 +472,7 @@ class Permission(Resource):
 
 
 # ---------------------------------------------------------------------------------------------
-# Mapping between the provider's attributes and Lambda's API
+# Packages, reservations and permission statements
 # ---------------------------------------------------------------------------------------------
 
 
@@ -282,138 +494,6 @@ def package_of(ctx: Context, desired: dict[str, Any]) -> bytes:
 def only_file(files: dict[str, bytes]) -> str:
     """The name of the one file a node ships, when `filename` leaves it unsaid ("" if not one)."""
     return next(iter(files)) if len(files) == 1 else ""
-
-
-def configuration_params(desired: dict[str, Any], attributes: Any) -> dict[str, Any]:
-    """The configuration parameters for the given attributes; an emptied block is sent as
-    its empty form, since UpdateFunctionConfiguration leaves omitted settings unchanged."""
-    params: dict[str, Any] = {}
-    for attribute in attributes:
-        if attribute not in desired or desired[attribute] is None:
-            continue
-        value = desired[attribute]
-        if attribute == "role":
-            params["Role"] = value
-        elif attribute == "handler":
-            params["Handler"] = value
-        elif attribute == "runtime":
-            params["Runtime"] = value
-        elif attribute == "description":
-            params["Description"] = value
-        elif attribute == "memory_size":
-            params["MemorySize"] = int(value)
-        elif attribute == "timeout":
-            params["Timeout"] = int(value)
-        elif attribute == "kms_key_arn":
-            params["KMSKeyArn"] = value
-        elif attribute == "layers":
-            params["Layers"] = list(value)
-        elif attribute == "environment":
-            variables = first_block(value).get("variables") or {}
-            params["Environment"] = {"Variables": {k: str(v) for k, v in variables.items()}}
-        elif attribute == "vpc_config":
-            block = first_block(value)
-            vpc: dict[str, Any] = {
-                "SubnetIds": sorted(block.get("subnet_ids") or []),
-                "SecurityGroupIds": sorted(block.get("security_group_ids") or []),
-            }
-            if block.get("ipv6_allowed_for_dual_stack") is not None:
-                vpc["Ipv6AllowedForDualStack"] = bool(block["ipv6_allowed_for_dual_stack"])
-            params["VpcConfig"] = vpc
-        elif attribute == "tracing_config":
-            params["TracingConfig"] = {"Mode": first_block(value).get("mode") or "PassThrough"}
-        elif attribute == "ephemeral_storage" and value:
-            params["EphemeralStorage"] = {"Size": int(first_block(value)["size"])}
-        elif attribute == "dead_letter_config":
-            params["DeadLetterConfig"] = {"TargetArn": first_block(value).get("target_arn", "")}
-        elif attribute == "logging_config" and value:
-            block = first_block(value)
-            logging: dict[str, Any] = {"LogFormat": block["log_format"]}
-            for tf, api in (
-                ("application_log_level", "ApplicationLogLevel"),
-                ("system_log_level", "SystemLogLevel"),
-                ("log_group", "LogGroup"),
-            ):
-                if block.get(tf):
-                    logging[api] = block[tf]
-            params["LoggingConfig"] = logging
-    return params
-
-
-def invoke_arn(function_arn: str) -> str:
-    """What API Gateway integrations call: Lambda's Invoke action on the function."""
-    _, partition, _, region, *_ = function_arn.split(":")
-    return (
-        f"arn:{partition}:apigateway:{region}:lambda:path/2015-03-31/functions/"
-        f"{function_arn}/invocations"
-    )
-
-
-def function_attributes(function: dict[str, Any]) -> dict[str, Any]:
-    """GetFunction in the provider's attribute names and block shapes."""
-    config = function["Configuration"]
-    arn: str = config["FunctionArn"]
-    version = config.get("Version", "$LATEST")
-    qualified_arn = f"{arn}:{version}"
-    vpc = config.get("VpcConfig") or {}
-    variables = (config.get("Environment") or {}).get("Variables") or {}
-    concurrency = function.get("Concurrency") or {}
-    logging = config.get("LoggingConfig") or {}
-    attributes: dict[str, Any] = {
-        "id": config["FunctionName"],
-        "function_name": config["FunctionName"],
-        "arn": arn,
-        "invoke_arn": invoke_arn(arn),
-        "qualified_arn": qualified_arn,
-        "qualified_invoke_arn": invoke_arn(qualified_arn),
-        "version": version,
-        "role": config["Role"],
-        "handler": config.get("Handler", ""),
-        "runtime": config.get("Runtime", ""),
-        "description": config.get("Description", ""),
-        "memory_size": config.get("MemorySize"),
-        "timeout": config.get("Timeout"),
-        "package_type": config.get("PackageType", "Zip"),
-        "architectures": list(config.get("Architectures") or ["x86_64"]),
-        "source_code_hash": config.get("CodeSha256", ""),
-        "code_sha256": config.get("CodeSha256", ""),
-        "source_code_size": config.get("CodeSize", 0),
-        "last_modified": config.get("LastModified", ""),
-        "kms_key_arn": config.get("KMSKeyArn") or "",
-        "layers": [layer["Arn"] for layer in config.get("Layers") or []],
-        "environment": [{"variables": dict(variables)}] if variables else [],
-        "tracing_config": [
-            {"mode": (config.get("TracingConfig") or {}).get("Mode", "PassThrough")}
-        ],
-        "vpc_config": [
-            {
-                "subnet_ids": sorted(vpc.get("SubnetIds") or []),
-                "security_group_ids": sorted(vpc.get("SecurityGroupIds") or []),
-                "vpc_id": vpc.get("VpcId", ""),
-                "ipv6_allowed_for_dual_stack": bool(vpc.get("Ipv6AllowedForDualStack")),
-            }
-        ]
-        if vpc.get("SubnetIds")
-        else [],
-        "ephemeral_storage": [{"size": (config.get("EphemeralStorage") or {}).get("Size", 512)}],
-        "dead_letter_config": [{"target_arn": config["DeadLetterConfig"]["TargetArn"]}]
-        if (config.get("DeadLetterConfig") or {}).get("TargetArn")
-        else [],
-        "reserved_concurrent_executions": concurrency.get(
-            "ReservedConcurrentExecutions", UNRESERVED
-        ),
-        "tags": user_tags(function.get("Tags") or {}),
-    }
-    if logging:
-        attributes["logging_config"] = [
-            {
-                "log_format": logging.get("LogFormat", "Text"),
-                "log_group": logging.get("LogGroup", ""),
-                "application_log_level": logging.get("ApplicationLogLevel", ""),
-                "system_log_level": logging.get("SystemLogLevel", ""),
-            }
-        ]
-    return attributes
 
 
 def set_reserved_concurrency(lam: Any, name: str, reserved: Any) -> None:
@@ -443,7 +523,8 @@ def parse_permission_id(id: str) -> tuple[str, str | None, str]:
 def permission_attributes(
     function: str, qualifier: str | None, statement: dict[str, Any]
 ) -> dict[str, Any]:
-    """A resource-policy statement in the provider's attribute names."""
+    """A resource-policy statement in the provider's attribute names: AddPermission's
+    parameters become the statement's principal, action and conditions."""
     principal = statement.get("Principal")
     if isinstance(principal, dict):
         principal = principal.get("Service") or principal.get("AWS") or principal
@@ -472,7 +553,7 @@ def permission_attributes(
 
 def function_busy(exc: BaseException) -> bool:
     """Lambda refuses a change while the function is being created or updated."""
-    return error_code(exc) == "ResourceConflictException" and (
+    return is_kind(exc, Conflict) and (
         "in progress" in str(exc).lower() or "pending" in str(exc).lower()
     )
 
@@ -480,10 +561,8 @@ def function_busy(exc: BaseException) -> bool:
 def get_configuration(lam: Any, name: str) -> dict[str, Any]:
     try:
         config: dict[str, Any] = lam.get_function_configuration(FunctionName=name)
-    except ClientError as exc:
-        if is_not_found(exc):
-            raise DeployerError(f"Lambda function {name} disappeared while waiting for it") from exc
-        raise
+    except NotFound as exc:
+        raise DeployerError(f"Lambda function {name} disappeared while waiting for it") from exc
     return config
 
 
@@ -512,7 +591,7 @@ def wait_function_settled(lam: Any, name: str, timeout: float = FUNCTION_UPDATE_
     )
 
 
-def change_function(lam: Any, name: str, call: Any) -> None:
+def change_function(lam: Any, name: str, call: Callable[[], Any]) -> None:
     """One change at a time: wait for the previous one, make it (retrying if Lambda still calls
     the function busy, or a new role is not yet assumable), then wait for it to succeed."""
     wait_function_settled(lam, name)
@@ -573,12 +652,3 @@ def lambda_network_interfaces(ec2: Any, name: str) -> list[str]:
         Filters=[{"Name": "description", "Values": [LAMBDA_ENI_DESCRIPTION.format(function=name)]}]
     )["NetworkInterfaces"]
     return [interface["NetworkInterfaceId"] for interface in found]
-
-
-def wait_network_interfaces_released(ec2: Any, name: str) -> None:
-    poll(
-        lambda: True if not lambda_network_interfaces(ec2, name) else None,
-        what=f"Lambda to release the network interfaces of {name}",
-        timeout=ENI_RELEASE_TIMEOUT,
-        delay=ENI_POLL_DELAY,
-    )

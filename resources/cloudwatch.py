@@ -1,16 +1,22 @@
 """CloudWatch: metric alarms and dashboards.
 
 Dashboards are global to the account (their ARN has no region); an alarm lives in its
-workspace's region unless its resource-level `region` names another.
+workspace's region unless its resource-level `region` names another (the engine then calls that
+region's endpoint: the health-check alarms live in us-east-1, where Route 53's metrics are).
+
+PutMetricAlarm and PutDashboard both create and replace: each is its table's create and update
+call. A put replaces the whole alarm definition, so every row of it travels together.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from deployer.aws import is_not_found, tag_changes, tag_dict, tag_list, user_tags
+from deployer.attributes import Attr, Table
 from deployer.batch import Describe, item_key
+from deployer.errors import ignore_missing, or_none
 from deployer.resource import Context, Resource, resource
+from deployer.tagging import Tagging
 
 METRIC_ALARMS = Describe(
     "cloudwatch",
@@ -20,218 +26,206 @@ METRIC_ALARMS = Describe(
     request=lambda by, values: {"AlarmNames": values, "AlarmTypes": ["MetricAlarm"]},
 )
 
-
-@resource
-class MetricAlarm(Resource):
-    type = "aws_cloudwatch_metric_alarm"
-    arn_kind = ("cloudwatch", "alarm")
-    batched_read = (METRIC_ALARMS, "alarm-name")
-    force_new = frozenset({"alarm_name"})
-
-    def create(self, ctx: Context, desired: dict[str, Any]) -> str:
-        """PutMetricAlarm is an upsert; tags count only when it creates the alarm."""
-        ctx.client("cloudwatch").put_metric_alarm(
-            **alarm_params(desired), Tags=tag_list(desired["tags"])
-        )
-        return str(desired["alarm_name"])
-
-    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        cloudwatch = ctx.client("cloudwatch")
-        alarm = ctx.describe_one(METRIC_ALARMS, "alarm-name", id)
-        if alarm is None:
-            return None
-        tags = tag_dict(
-            cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"]).get("Tags")
-        )
-        return {
-            "id": alarm["AlarmName"],
-            "arn": alarm["AlarmArn"],
-            "region": ctx.region,
-            **alarm_attributes(alarm),
-            "tags": user_tags(tags),
-        }
-
-    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
-        """The whole definition is put again (PutMetricAlarm replaces it); tags separately."""
-        cloudwatch = ctx.client("cloudwatch")
-        cloudwatch.put_metric_alarm(**alarm_params(desired))
-        to_set, to_remove = tag_changes(desired["tags"], live.get("tags"))
-        if to_set:
-            cloudwatch.tag_resource(ResourceARN=live["arn"], Tags=tag_list(to_set))
-        if to_remove:
-            cloudwatch.untag_resource(ResourceARN=live["arn"], TagKeys=to_remove)
-
-    def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
-        try:
-            ctx.client("cloudwatch").delete_alarms(AlarmNames=[id])
-        except Exception as exc:
-            if not (is_not_found(exc)):
-                raise
-
-    def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
-        name = str(desired["alarm_name"])
-        return name if self.read(ctx, name) is not None else None
+# PutMetricAlarm replaces the definition: a row left out of an update would be cleared.
+DEFINITION = "definition"
 
 
-@resource
-class Dashboard(Resource):
-    type = "aws_cloudwatch_dashboard"
-    arn_kind = ("cloudwatch", "dashboard")
-    taggable = False
-    force_new = frozenset({"dashboard_name"})
-
-    def create(self, ctx: Context, desired: dict[str, Any]) -> str:
-        self._put(ctx, desired)
-        return str(desired["dashboard_name"])
-
-    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        try:
-            got = ctx.client("cloudwatch").get_dashboard(DashboardName=id)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        return {
-            "id": got["DashboardName"],
-            "dashboard_name": got["DashboardName"],
-            "dashboard_arn": got["DashboardArn"],
-            "dashboard_body": got["DashboardBody"],
-            "region": ctx.region,
-        }
-
-    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
-        self._put(ctx, desired)
-
-    def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
-        try:
-            ctx.client("cloudwatch").delete_dashboards(DashboardNames=[id])
-        except Exception as exc:
-            if not (is_not_found(exc)):
-                raise
-
-    def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
-        name = str(desired["dashboard_name"])
-        return name if self.read(ctx, name) is not None else None
-
-    @staticmethod
-    def _put(ctx: Context, desired: dict[str, Any]) -> None:
-        ctx.client("cloudwatch").put_dashboard(
-            DashboardName=desired["dashboard_name"], DashboardBody=desired["dashboard_body"]
-        )
+def dimensions_to_api(dimensions: Any) -> list[dict[str, str]]:
+    return [{"Name": name, "Value": str(value)} for name, value in sorted(dimensions.items())]
 
 
-# Alarm attribute → PutMetricAlarm parameter, for scalars copied as they are.
-ALARM_FIELDS = {
-    "alarm_name": "AlarmName",
-    "alarm_description": "AlarmDescription",
-    "actions_enabled": "ActionsEnabled",
-    "namespace": "Namespace",
-    "metric_name": "MetricName",
-    "statistic": "Statistic",
-    "extended_statistic": "ExtendedStatistic",
+def dimensions_from_api(dimensions: Any) -> dict[str, str]:
+    return {d["Name"]: d["Value"] for d in dimensions or []}
+
+
+def sorted_list(values: Any) -> list[Any]:
+    return sorted(values)
+
+
+def listed(values: Any) -> list[Any]:
+    return list(values or [])
+
+
+# A `metric_query` block's scalar keys and MetricDataQuery's, both ways.
+QUERY_KEYS = {
+    "id": "Id",
+    "expression": "Expression",
+    "label": "Label",
+    "return_data": "ReturnData",
+    "account_id": "AccountId",
     "period": "Period",
-    "unit": "Unit",
-    "evaluation_periods": "EvaluationPeriods",
-    "datapoints_to_alarm": "DatapointsToAlarm",
-    "threshold": "Threshold",
-    "threshold_metric_id": "ThresholdMetricId",
-    "comparison_operator": "ComparisonOperator",
-    "treat_missing_data": "TreatMissingData",
-    "evaluate_low_sample_count_percentiles": "EvaluateLowSampleCountPercentile",
 }
-ACTION_FIELDS = {
-    "alarm_actions": "AlarmActions",
-    "ok_actions": "OKActions",
-    "insufficient_data_actions": "InsufficientDataActions",
-}
-INTEGER_FIELDS = frozenset({"Period", "EvaluationPeriods", "DatapointsToAlarm"})
+# Its `metric` block's keys and MetricStat's (`metric_name`, `namespace`, `dimensions` are the
+# Metric's inside it).
+STAT_KEYS = {"period": "Period", "stat": "Stat", "unit": "Unit"}
 
 
-def alarm_params(desired: dict[str, Any]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for attribute, key in ALARM_FIELDS.items():
-        value = desired.get(attribute)
-        if value is None:
-            continue
-        if key in INTEGER_FIELDS:
-            value = int(value)
-        elif key == "Threshold":
-            value = float(value)
-        params[key] = value
-    for attribute, key in ACTION_FIELDS.items():
-        params[key] = sorted(desired.get(attribute) or [])
-    if desired.get("dimensions"):
-        params["Dimensions"] = [
-            {"Name": name, "Value": str(value)}
-            for name, value in sorted(desired["dimensions"].items())
-        ]
-    if desired.get("metric_query"):
-        params["Metrics"] = [metric_data_query(query) for query in desired["metric_query"]]
-    return params
+def metric_query_to_api(queries: Any) -> list[dict[str, Any]]:
+    return [metric_data_query(query) for query in queries]
 
 
 def metric_data_query(query: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"Id": query["id"]}
-    for attribute, key in (
-        ("expression", "Expression"),
-        ("label", "Label"),
-        ("return_data", "ReturnData"),
-        ("account_id", "AccountId"),
-    ):
-        if query.get(attribute) is not None:
-            out[key] = query[attribute]
-    if query.get("period") is not None:
-        out["Period"] = int(query["period"])
+    out: dict[str, Any] = {
+        api: query[key] for key, api in QUERY_KEYS.items() if query.get(key) is not None
+    }
+    if "Period" in out:
+        out["Period"] = int(out["Period"])
     for metric in query.get("metric") or []:
         stat: dict[str, Any] = {
-            "Metric": {
-                "MetricName": metric["metric_name"],
-                "Dimensions": [
-                    {"Name": k, "Value": str(v)}
-                    for k, v in sorted((metric.get("dimensions") or {}).items())
-                ],
-            },
-            "Period": int(metric["period"]),
-            "Stat": metric["stat"],
+            api: metric[key] for key, api in STAT_KEYS.items() if metric.get(key)
+        }
+        stat["Period"] = int(metric["period"])
+        stat["Metric"] = {
+            "MetricName": metric["metric_name"],
+            "Dimensions": dimensions_to_api(metric.get("dimensions") or {}),
         }
         if metric.get("namespace"):
             stat["Metric"]["Namespace"] = metric["namespace"]
-        if metric.get("unit"):
-            stat["Unit"] = metric["unit"]
         out["MetricStat"] = stat
     return out
 
 
-def alarm_attributes(alarm: dict[str, Any]) -> dict[str, Any]:
-    """A DescribeAlarms entry in the node's vocabulary."""
-    out: dict[str, Any] = {attribute: alarm.get(key) for attribute, key in ALARM_FIELDS.items()}
-    out["treat_missing_data"] = alarm.get("TreatMissingData") or "missing"
-    for attribute, key in ACTION_FIELDS.items():
-        out[attribute] = list(alarm.get(key) or [])
-    out["dimensions"] = {d["Name"]: d["Value"] for d in alarm.get("Dimensions") or []}
-    out["metric_query"] = [metric_query_block(m) for m in alarm.get("Metrics") or []]
-    return out
+def metric_query_from_api(queries: Any) -> list[dict[str, Any]]:
+    return [metric_query_block(query) for query in queries or []]
 
 
 def metric_query_block(query: dict[str, Any]) -> dict[str, Any]:
+    block: dict[str, Any] = {key: query.get(api) for key, api in QUERY_KEYS.items()}
     stat = query.get("MetricStat")
-    return {
-        "id": query["Id"],
-        "expression": query.get("Expression"),
-        "label": query.get("Label"),
-        "return_data": query.get("ReturnData"),
-        "account_id": query.get("AccountId"),
-        "period": query.get("Period"),
-        "metric": [
+    block["metric"] = (
+        [
             {
+                **{key: stat.get(api) for key, api in STAT_KEYS.items()},
                 "metric_name": stat["Metric"]["MetricName"],
                 "namespace": stat["Metric"].get("Namespace"),
-                "dimensions": {d["Name"]: d["Value"] for d in stat["Metric"].get("Dimensions", [])},
-                "period": stat["Period"],
-                "stat": stat["Stat"],
-                "unit": stat.get("Unit"),
+                "dimensions": dimensions_from_api(stat["Metric"].get("Dimensions")),
             }
         ]
         if stat
-        else [],
-    }
+        else []
+    )
+    return block
+
+
+class Named(Resource):
+    """A CloudWatch resource named by its name in its region (an alarm, a dashboard): found by
+    that name, and read with the region the engine called."""
+
+    name_attribute: ClassVar[str]
+
+    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        live = super().read(ctx, id)
+        return None if live is None else {**live, "region": ctx.region}
+
+    def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
+        name = str(desired[self.name_attribute])
+        return name if self.describe(ctx, name) is not None else None
+
+
+def definition(name: str, field: str, **row: Any) -> Attr:
+    """A row of the alarm definition, which PutMetricAlarm sends as a whole."""
+    return Attr(name, field, update=True, together=DEFINITION, **row)
+
+
+@resource
+class MetricAlarm(Named):
+    type = "aws_cloudwatch_metric_alarm"
+    name_attribute = "alarm_name"
+    arn_kind = ("cloudwatch", "alarm")
+    batched_read = (METRIC_ALARMS, "alarm-name")
+    tagging = Tagging("ResourceARN")
+    tags_on = "arn"
+    table = Table(
+        Attr("alarm_name", "AlarmName", force_new=True),
+        definition("alarm_description", "AlarmDescription"),
+        definition("actions_enabled", "ActionsEnabled", default=True),
+        definition("namespace", "Namespace"),
+        definition("metric_name", "MetricName"),
+        definition(
+            "dimensions", "Dimensions", from_api=dimensions_from_api, to_api=dimensions_to_api
+        ),
+        definition("statistic", "Statistic"),
+        definition("extended_statistic", "ExtendedStatistic"),
+        definition("period", "Period", to_api=int),
+        definition("unit", "Unit"),
+        definition("evaluation_periods", "EvaluationPeriods", to_api=int),
+        definition("datapoints_to_alarm", "DatapointsToAlarm", to_api=int),
+        definition("threshold", "Threshold", to_api=float),
+        definition("threshold_metric_id", "ThresholdMetricId"),
+        definition("comparison_operator", "ComparisonOperator"),
+        # AWS leaves the field out for the default.
+        definition(
+            "treat_missing_data",
+            "TreatMissingData",
+            default="missing",
+            from_api=lambda value: value or "missing",
+        ),
+        definition("evaluate_low_sample_count_percentiles", "EvaluateLowSampleCountPercentile"),
+        definition("alarm_actions", "AlarmActions", from_api=listed, to_api=sorted_list),
+        definition("ok_actions", "OKActions", from_api=listed, to_api=sorted_list),
+        definition(
+            "insufficient_data_actions",
+            "InsufficientDataActions",
+            from_api=listed,
+            to_api=sorted_list,
+        ),
+        definition(
+            "metric_query", "Metrics", from_api=metric_query_from_api, to_api=metric_query_to_api
+        ),
+        Attr("arn", "AlarmArn", computed=True),
+        # Where the alarm lives (the engine calls that region's endpoint): another is another
+        # alarm.
+        Attr("region", create=False, force_new=True),
+        service="cloudwatch",
+        create_call="PutMetricAlarm",
+        update_call="PutMetricAlarm",
+        described="MetricAlarm",
+        id_parameter="AlarmName",
+    )
+
+    def create(self, ctx: Context, desired: dict[str, Any]) -> str:
+        """PutMetricAlarm is an upsert; tags count only when it creates the alarm."""
+        ctx.client("cloudwatch").put_metric_alarm(
+            **self.table.create_parameters(desired), Tags=self.tagging.to_api(desired["tags"])
+        )
+        return str(desired["alarm_name"])
+
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        """From the refresh's batched DescribeAlarms, when there is one."""
+        return ctx.describe_one(METRIC_ALARMS, "alarm-name", id)
+
+    def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
+        ignore_missing(lambda: ctx.client("cloudwatch").delete_alarms(AlarmNames=[id]))
+
+
+@resource
+class Dashboard(Named):
+    type = "aws_cloudwatch_dashboard"
+    name_attribute = "dashboard_name"
+    arn_kind = ("cloudwatch", "dashboard")
+    taggable = False
+    table = Table(
+        Attr("dashboard_name", "DashboardName", force_new=True),
+        Attr("dashboard_body", "DashboardBody", update=True),
+        Attr("dashboard_arn", "DashboardArn", computed=True),
+        # Where the dashboard is made (its ARN has none: dashboards are global to the account).
+        Attr("region", create=False, force_new=True),
+        service="cloudwatch",
+        create_call="PutDashboard",
+        update_call="PutDashboard",
+        described="GetDashboardOutput",
+        id_parameter="DashboardName",
+    )
+
+    def create(self, ctx: Context, desired: dict[str, Any]) -> str:
+        ctx.client("cloudwatch").put_dashboard(**self.table.create_parameters(desired))
+        return str(desired["dashboard_name"])
+
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        got: dict[str, Any] | None = or_none(
+            lambda: ctx.client("cloudwatch").get_dashboard(DashboardName=id)
+        )
+        return got
+
+    def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
+        ignore_missing(lambda: ctx.client("cloudwatch").delete_dashboards(DashboardNames=[id]))

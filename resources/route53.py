@@ -2,7 +2,8 @@
 
 Route 53 is a global service: every call goes to us-east-1 whatever the workspace. Creates take a
 CallerReference, deterministic per deployment and address, so that a retried or interrupted
-create finds what it made.
+create finds what it made. Tags go through ChangeTagsForResource, which names the kind of
+resource (`ResourceType`) and takes at most 10 tags a call.
 
 Record names are kept fully qualified with the trailing dot, the form Route 53 returns
 (`deployer.domains.absolute`).
@@ -15,22 +16,14 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from deployer.aws import (
-    DeployerError,
-    error_code,
-    is_not_found,
-    paginate,
-    poll,
-    retry_while,
-    tag_changes,
-    tag_dict,
-    tag_list,
-    user_tags,
-)
-from deployer.diff import diff_attributes
+from deployer.attributes import Attr, Setter, Table, get_path
+from deployer.aws import DeployerError, paginate, poll
+from deployer.blocks import first_block
 from deployer.domains import absolute
-from deployer.graph import ADDRESS_TAG
+from deployer.errors import AlreadyExists, NotFound, ignore_missing, or_none
 from deployer.resource import Context, DataSource, Resource, data_source, resource
+from deployer.tagging import Tagging, is_ours
+from deployer.waiting import delete_when_released
 
 # Route 53 applies a change to all its authoritative servers "generally within 60 seconds";
 # the Terraform provider waits up to 30 minutes for INSYNC.
@@ -50,29 +43,111 @@ RECORD_ID = re.compile(
 )
 
 
+def route53_tagging(resource_type: str) -> Tagging:
+    """Route 53's tag calls for one kind of resource (`hostedzone`, `healthcheck`)."""
+    return Tagging(
+        "ResourceId",
+        listed="ResourceTagSet.Tags",
+        tag_call="change_tags_for_resource",
+        tags_param="AddTags",
+        untag_call="change_tags_for_resource",
+        keys_param="RemoveTagKeys",
+        fixed={"ResourceType": resource_type},
+        per_call=TAGS_PER_CALL,
+    )
+
+
+def short_id(aws_id: str) -> str:
+    """`/hostedzone/Z123` → `Z123`."""
+    return aws_id.rsplit("/", 1)[-1]
+
+
+def unescape(name: str) -> str:
+    """Route 53 returns some characters as octal escapes (`\\052` for `*`)."""
+    return re.sub(r"\\(\d{3})", lambda m: chr(int(m.group(1), 8)), name)
+
+
+def zone_name(name: str) -> str:
+    """The provider's form of a zone's name: lower case, no trailing dot."""
+    return unescape(name).rstrip(".").lower()
+
+
+def if_set(value: Any) -> Any:
+    """An empty string is not sent (None is "not sent")."""
+    return value or None
+
+
+def listed(values: Any) -> list[Any]:
+    """Route 53 leaves empty lists out of its answers."""
+    return list(values or [])
+
+
+def text(value: Any) -> str:
+    """Route 53 leaves an empty comment out of its answer; the provider reads it as ""."""
+    return str(value) if value else ""
+
+
 @resource
 class HostedZone(Resource):
+    """A public hosted zone; id = its id without `/hostedzone/`."""
+
     type = "aws_route53_zone"
     arn_kind = ("route53", "hostedzone")
     lookup_by = {"name": "name"}
     global_service = True
-    force_new = frozenset({"name", "delegation_set_id", "vpc"})
+    tagging = route53_tagging("hostedzone")
+    table = Table(
+        Attr("name", "HostedZone.Name", create="Name", force_new=True, from_api=zone_name),
+        Attr(
+            "comment",
+            "HostedZone.Config.Comment",
+            create="HostedZoneConfig.Comment",
+            update=Setter("UpdateHostedZoneComment", "Comment"),
+            default="Managed by Terraform",
+            from_api=text,
+        ),
+        Attr(
+            "delegation_set_id",
+            "DelegationSet.Id",
+            create="DelegationSetId",
+            force_new=True,
+            from_api=lambda value: short_id(value) if value else None,
+        ),
+        # Private zones (a VPC association) are not made here: the driver sends and reads none.
+        Attr("vpc", create=False, force_new=True),
+        Attr("zone_id", "HostedZone.Id", computed=True, from_api=short_id),
+        Attr(
+            "arn",
+            "HostedZone.Id",
+            computed=True,
+            from_api=lambda value: f"arn:aws:route53:::hostedzone/{short_id(value)}",
+        ),
+        Attr(
+            "name_servers",
+            "DelegationSet.NameServers",
+            computed=True,
+            from_api=listed,
+        ),
+        Attr(
+            "primary_name_server",
+            "DelegationSet.NameServers",
+            computed=True,
+            from_api=lambda servers: servers[0] if servers else None,
+        ),
+        service="route53",
+        create_call="CreateHostedZone",
+        described="GetHostedZoneResponse",
+        id_parameter="Id",
+    )
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         r53 = ctx.client("route53")
+        request = self.table.create_parameters(desired)
+        request.setdefault("HostedZoneConfig", {})["PrivateZone"] = False
         for reference in caller_references(ctx):
             try:
-                made = r53.create_hosted_zone(
-                    Name=desired["name"],
-                    CallerReference=reference,
-                    HostedZoneConfig={
-                        "Comment": desired.get("comment") or "",
-                        "PrivateZone": False,
-                    },
-                )
-            except Exception as exc:
-                if error_code(exc) != "HostedZoneAlreadyExists":
-                    raise
+                made = r53.create_hosted_zone(CallerReference=reference, **request)
+            except AlreadyExists:
                 # The reference made a zone already: adopt it if it still exists.
                 existing = zone_with_reference(r53, reference)
                 if existing is None:
@@ -81,25 +156,13 @@ class HostedZone(Resource):
             else:
                 zone_id = short_id(made["HostedZone"]["Id"])
                 wait_insync(r53, made["ChangeInfo"])
-            set_tags(r53, "hostedzone", zone_id, desired["tags"], None)
+            self.tagging.update(r53, zone_id, desired["tags"], None)
             return zone_id
         raise DeployerError(f"{ctx.node.key}: no unused CallerReference left for the zone")
 
-    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        r53 = ctx.client("route53")
-        try:
-            got = r53.get_hosted_zone(Id=id)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        return {**zone_attributes(got), "tags": list_tags(r53, "hostedzone", id)}
-
-    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
-        r53 = ctx.client("route53")
-        if (desired.get("comment") or "") != (live.get("comment") or ""):
-            r53.update_hosted_zone_comment(Id=id, Comment=desired.get("comment") or "")
-        set_tags(r53, "hostedzone", id, desired["tags"], live.get("tags"))
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        got: dict[str, Any] | None = or_none(lambda: ctx.client("route53").get_hosted_zone(Id=id))
+        return got
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
         """Only an empty zone is deleted: records someone else added are never thrown away."""
@@ -114,16 +177,15 @@ class HostedZone(Resource):
                 )
                 if not (rrs["Type"] in ("SOA", "NS") and unescape(rrs["Name"]).lower() == apex)
             ]
-            if others:
-                raise DeployerError(
-                    f"hosted zone {id} ({zone['Name']}) still holds {len(others)} record(s) "
-                    f"besides its SOA and NS: {', '.join(others[:5])}; delete them first, the "
-                    "deployer does not delete records it did not make"
-                )
-            r53.delete_hosted_zone(Id=id)
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
+        except NotFound:
+            return
+        if others:
+            raise DeployerError(
+                f"hosted zone {id} ({zone['Name']}) still holds {len(others)} record(s) "
+                f"besides its SOA and NS: {', '.join(others[:5])}; delete them first, the "
+                "deployer does not delete records it did not make"
+            )
+        ignore_missing(lambda: r53.delete_hosted_zone(Id=id))
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
         """A zone an interrupted create made: by our CallerReference, or by its address tag."""
@@ -133,10 +195,10 @@ class HostedZone(Resource):
             if zone["CallerReference"].startswith(f"{base}-"):
                 return short_id(zone["Id"])
         for zone in paginate(r53, "list_hosted_zones", "HostedZones"):
-            if absolute(zone["Name"]).lower() != absolute(desired["name"]).lower():
+            if zone_name(zone["Name"]) != zone_name(desired["name"]):
                 continue
             zone_id = short_id(zone["Id"])
-            if list_tags(r53, "hostedzone", zone_id).get(ADDRESS_TAG) == ctx.node.address:
+            if is_ours(self.tagging.read(r53, zone_id), desired):
                 return zone_id
         return None
 
@@ -152,105 +214,265 @@ class HostedZoneLookup(DataSource):
         r53 = ctx.client("route53")
         zone_id = desired.get("zone_id")
         if not zone_id and desired.get("name"):
-            wanted = absolute(desired["name"]).lower()
+            wanted = zone_name(desired["name"])
             private = bool(desired.get("private_zone"))
             for zone in paginate(r53, "list_hosted_zones", "HostedZones"):
                 config = zone.get("Config", {})
-                if (
-                    absolute(zone["Name"]).lower() == wanted
-                    and config.get("PrivateZone") == private
-                ):
+                if zone_name(zone["Name"]) == wanted and config.get("PrivateZone") == private:
                     zone_id = short_id(zone["Id"])
                     break
         if not zone_id:
             return None
-        try:
-            got = r53.get_hosted_zone(Id=zone_id)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        got = or_none(lambda: r53.get_hosted_zone(Id=zone_id))
+        if got is None:
+            return None
         zone = got["HostedZone"]
         return {
-            **zone_attributes(got),
+            "id": zone_id,
+            **HostedZone.table.read(got),
             "caller_reference": zone["CallerReference"],
             "private_zone": zone.get("Config", {}).get("PrivateZone", False),
             "resource_record_set_count": zone.get("ResourceRecordSetCount"),
-            "tags": list_tags(r53, "hostedzone", zone_id),
+            "tags": HostedZone.tagging.read(r53, zone_id),
         }
+
+
+# ChangeResourceRecordSets takes the record set inside its change batch.
+RECORD_SET = "ChangeBatch.Changes.ResourceRecordSet"
+
+
+def record_field(name: str, field: str, **row: Any) -> Attr:
+    """A row of the record set: read from its field, sent as the same field of the change
+    batch's record set."""
+    return Attr(name, field, create=f"{RECORD_SET}.{field}", **row)
+
+
+def alias_to_api(blocks: Any) -> dict[str, Any] | None:
+    alias = first_block(blocks)
+    if not alias:
+        return None
+    return {
+        "HostedZoneId": alias["zone_id"],
+        "DNSName": alias["name"],
+        "EvaluateTargetHealth": bool(alias["evaluate_target_health"]),
+    }
+
+
+def alias_from_api(alias: Any) -> list[dict[str, Any]]:
+    if not alias:
+        return []
+    return [
+        {
+            "name": alias["DNSName"].rstrip(".").lower(),
+            "zone_id": alias["HostedZoneId"],
+            "evaluate_target_health": alias["EvaluateTargetHealth"],
+        }
+    ]
+
+
+def policy_block(key: str, to_api: Any = None) -> dict[str, Any]:
+    """A routing policy's single-key block (`failover_routing_policy { type = ... }`) and the
+    one field of the record set it stands for."""
+
+    def send(blocks: Any) -> Any:
+        value = first_block(blocks).get(key)
+        return None if value is None else (to_api(value) if to_api else value)
+
+    def read(value: Any) -> list[dict[str, Any]]:
+        return [] if value is None or value == "" else [{key: value}]
+
+    return {"to_api": send, "from_api": read}
+
+
+# The geolocation block's keys and GeoLocation's, both ways.
+GEOLOCATION_KEYS = {
+    "continent": "ContinentCode",
+    "country": "CountryCode",
+    "subdivision": "SubdivisionCode",
+}
+
+
+def geolocation_to_api(blocks: Any) -> dict[str, str] | None:
+    if not blocks:
+        return None
+    block = first_block(blocks)
+    return {api: block[key] for key, api in GEOLOCATION_KEYS.items() if block.get(key)}
+
+
+def geolocation_from_api(location: Any) -> list[dict[str, Any]]:
+    if not location:
+        return []
+    return [{key: location.get(api) for key, api in GEOLOCATION_KEYS.items()}]
 
 
 @resource
 class Record(Resource):
+    """One record set; id = Terraform's `ZONEID_NAME_TYPE[_SETIDENTIFIER]`.
+
+    An update replaces the set in one atomic batch (DELETE then CREATE), which also covers a
+    change of routing policy: the whole set is sent, not the changed rows alone."""
+
     type = "aws_route53_record"
     global_service = True
     taggable = False
-    # The name, type and set identifier make up the id; a change is a new record.
-    force_new = frozenset({"zone_id", "name", "type", "set_identifier"})
-    # Whether create may overwrite an existing record: a behaviour, not a property of it.
-    write_only = frozenset({"allow_overwrite"})
+    table = Table(
+        # The zone, name, type and set identifier make up the id: a change is a new record.
+        Attr("zone_id", create="HostedZoneId", force_new=True),
+        record_field(
+            "name",
+            "Name",
+            force_new=True,
+            from_api=lambda name: unescape(name).lower(),
+            to_api=absolute,
+        ),
+        record_field("type", "Type", force_new=True),
+        record_field("set_identifier", "SetIdentifier", force_new=True, to_api=if_set),
+        record_field("ttl", "TTL", update=True, to_api=int),
+        record_field(
+            "records",
+            "ResourceRecords",
+            update=True,
+            from_api=lambda records: [r["Value"] for r in records or []],
+            to_api=lambda values: [{"Value": v} for v in sorted(values)] or None,
+        ),
+        record_field(
+            "alias", "AliasTarget", update=True, from_api=alias_from_api, to_api=alias_to_api
+        ),
+        record_field("failover_routing_policy", "Failover", update=True, **policy_block("type")),
+        record_field(
+            "weighted_routing_policy", "Weight", update=True, **policy_block("weight", int)
+        ),
+        record_field("latency_routing_policy", "Region", update=True, **policy_block("region")),
+        record_field(
+            "geolocation_routing_policy",
+            "GeoLocation",
+            update=True,
+            from_api=geolocation_from_api,
+            to_api=geolocation_to_api,
+        ),
+        record_field(
+            "multivalue_answer_routing_policy", "MultiValueAnswer", update=True, to_api=bool
+        ),
+        record_field("health_check_id", "HealthCheckId", update=True, to_api=if_set),
+        Attr("fqdn", "Name", computed=True, from_api=zone_name),
+        # Whether create may overwrite an existing record: a behaviour, not a property of it.
+        Attr("allow_overwrite", create=False, write_only=True),
+        service="route53",
+        create_call="ChangeResourceRecordSets",
+        update_call="ChangeResourceRecordSets",
+        described="ResourceRecordSet",
+        id_parameter="HostedZoneId",
+    )
+
+    def record_set(self, desired: dict[str, Any]) -> dict[str, Any]:
+        """The node's attributes as a ResourceRecordSet."""
+        record_set: dict[str, Any] = get_path(self.table.create_parameters(desired), RECORD_SET)
+        return record_set
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         r53 = ctx.client("route53")
         action = "UPSERT" if desired.get("allow_overwrite") else "CREATE"
-        change(r53, desired["zone_id"], [(action, record_set(desired))], ctx.node.key)
+        change(r53, desired["zone_id"], [(action, self.record_set(desired))], ctx.node.key)
         return record_id(desired)
 
-    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        """The record set as Route 53 lists it (None when it, or its zone, is gone)."""
         zone_id, name, rtype, set_identifier = parse_record_id(id)
-        try:
-            rrs = find_record_set(ctx.client("route53"), zone_id, name, rtype, set_identifier)
-        except Exception as exc:
-            if is_not_found(exc):  # the zone itself is gone
-                return None
-            raise
-        return None if rrs is None else {"id": id, **record_attributes(zone_id, rrs)}
+        r53 = ctx.client("route53")
+        return or_none(lambda: find_record_set(r53, zone_id, name, rtype, set_identifier))
+
+    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        live = super().read(ctx, id)
+        return None if live is None else {**live, "zone_id": parse_record_id(id)[0]}
 
     def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
-        """Delete and create in one batch, which also covers a change of routing policy."""
         r53 = ctx.client("route53")
-        zone_id, name, rtype, set_identifier = parse_record_id(id)
-        current = find_record_set(r53, zone_id, name, rtype, set_identifier)
+        zone_id = parse_record_id(id)[0]
+        current = self.describe(ctx, id)
         changes = [("DELETE", current)] if current is not None else []
-        change(r53, zone_id, [*changes, ("CREATE", record_set(desired))], ctx.node.key)
+        change(r53, zone_id, [*changes, ("CREATE", self.record_set(desired))], ctx.node.key)
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
-        r53 = ctx.client("route53")
-        zone_id, name, rtype, set_identifier = parse_record_id(id)
-        try:
-            current = find_record_set(r53, zone_id, name, rtype, set_identifier)
-        except Exception as exc:
-            if is_not_found(exc):
-                return
-            raise
+        current = self.describe(ctx, id)
         if current is not None:
-            change(r53, zone_id, [("DELETE", current)], ctx.node.key)
+            zone_id = parse_record_id(id)[0]
+            change(ctx.client("route53"), zone_id, [("DELETE", current)], ctx.node.key)
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
-        return record_id(desired) if self.read(ctx, record_id(desired)) else None
+        return record_id(desired) if self.describe(ctx, record_id(desired)) else None
+
+
+def empty_as_unset(values: Any) -> list[Any] | None:
+    """An empty list is not sent (a cleared list is reset: `HealthCheck.update`)."""
+    return list(values) or None
+
+
+def config_field(name: str, field: str, **row: Any) -> Attr:
+    """A HealthCheckConfig setting: read from and created in HealthCheckConfig, changed by
+    UpdateHealthCheck's parameter of the same name (unless it forces a replacement)."""
+    if not row.get("force_new"):
+        row.setdefault("update", field)
+    return Attr(name, f"HealthCheckConfig.{field}", **row)
 
 
 @resource
 class HealthCheck(Resource):
+    """A health check; id = its id. UpdateHealthCheck takes each setting at its top level, and
+    resets the settings it lists in `ResetElements` to their defaults."""
+
     type = "aws_route53_health_check"
     arn_kind = ("route53", "healthcheck")
     global_service = True
-    # UpdateHealthCheck cannot change these.
-    force_new = frozenset(
-        {"type", "request_interval", "measure_latency", "reference_name", "routing_control_arn"}
+    tagging = route53_tagging("healthcheck")
+    table = Table(
+        # UpdateHealthCheck cannot change the type, interval, latency measurement and routing
+        # control; the reference name is part of the CallerReference, not of the check.
+        config_field("type", "Type", force_new=True),
+        config_field("request_interval", "RequestInterval", force_new=True, to_api=int),
+        config_field(
+            "measure_latency", "MeasureLatency", force_new=True, default=False, from_api=bool
+        ),
+        config_field("routing_control_arn", "RoutingControlArn", force_new=True),
+        Attr("reference_name", create=False, force_new=True),
+        config_field("ip_address", "IPAddress"),
+        config_field("port", "Port", to_api=int),
+        config_field("resource_path", "ResourcePath"),
+        config_field("fqdn", "FullyQualifiedDomainName"),
+        config_field("search_string", "SearchString"),
+        config_field("failure_threshold", "FailureThreshold", to_api=int),
+        config_field("invert_healthcheck", "Inverted"),
+        config_field("disabled", "Disabled", default=False, from_api=bool),
+        config_field("enable_sni", "EnableSNI"),
+        config_field("child_health_threshold", "HealthThreshold", to_api=int),
+        config_field(
+            "child_healthchecks", "ChildHealthChecks", from_api=listed, to_api=empty_as_unset
+        ),
+        config_field("regions", "Regions", from_api=listed, to_api=empty_as_unset),
+        config_field("insufficient_data_health_status", "InsufficientDataHealthStatus"),
+        # AWS takes the alarm's name only with its region.
+        config_field("cloudwatch_alarm_name", "AlarmIdentifier.Name", together="alarm"),
+        config_field("cloudwatch_alarm_region", "AlarmIdentifier.Region", together="alarm"),
+        Attr(
+            "arn",
+            "Id",
+            computed=True,
+            from_api=lambda check_id: f"arn:aws:route53:::healthcheck/{check_id}",
+        ),
+        service="route53",
+        create_call="CreateHealthCheck",
+        update_call="UpdateHealthCheck",
+        described="HealthCheck",
+        id_parameter="HealthCheckId",
     )
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         """Idempotent by CallerReference: a retried request returns the check it made."""
         r53 = ctx.client("route53")
+        request = self.table.create_parameters(desired)
         for reference in caller_references(ctx):
             try:
-                made = r53.create_health_check(
-                    CallerReference=reference, HealthCheckConfig=health_check_config(desired)
-                )["HealthCheck"]
-            except Exception as exc:
-                if error_code(exc) != "HealthCheckAlreadyExists":
-                    raise
+                made = r53.create_health_check(CallerReference=reference, **request)
+            except AlreadyExists:
                 # Same reference, other settings: adopt it (update follows); if it was
                 # deleted, AWS still remembers the reference, so move to the next one.
                 existing = health_check_with_reference(r53, reference)
@@ -258,59 +480,48 @@ class HealthCheck(Resource):
                     continue
                 check_id = existing
             else:
-                check_id = made["Id"]
-            set_tags(r53, "healthcheck", check_id, desired["tags"], None)
+                check_id = made["HealthCheck"]["Id"]
+            self.tagging.update(r53, check_id, desired["tags"], None)
             return check_id
         raise DeployerError(f"{ctx.node.key}: no unused CallerReference left for the check")
 
-    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        r53 = ctx.client("route53")
-        try:
-            check = r53.get_health_check(HealthCheckId=id)["HealthCheck"]
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        return {
-            "id": check["Id"],
-            "arn": f"arn:aws:route53:::healthcheck/{check['Id']}",
-            **health_check_attributes(check["HealthCheckConfig"]),
-            "tags": list_tags(r53, "healthcheck", id),
-        }
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        got = or_none(lambda: ctx.client("route53").get_health_check(HealthCheckId=id))
+        return None if got is None else dict(got["HealthCheck"])
 
     def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         r53 = ctx.client("route53")
-        if set(diff_attributes(desired, live)) - {"tags"}:
-            config = health_check_config(desired)
-            params = {
-                key: config[key] for key in UPDATABLE_CONFIG if key in config and key != "Type"
-            }
-            reset = [
-                element
-                for attribute, element in RESETTABLE.items()
-                if desired.get(attribute) in (None, []) and live.get(attribute) not in (None, [])
-            ]
+        changed = self.changed(desired, live) - {"tags"}
+        if changed:
+            request = self.table.update_parameters(desired, changed)
+            reset = self.cleared(r53, desired, live)
             if reset:
-                params["ResetElements"] = reset
+                request["ResetElements"] = reset
             # With the current version, Route 53 refuses (HealthCheckVersionMismatch) rather
             # than overwrite a change someone makes between this read and the update.
             version = r53.get_health_check(HealthCheckId=id)["HealthCheck"]["HealthCheckVersion"]
-            r53.update_health_check(HealthCheckId=id, HealthCheckVersion=version, **params)
-        set_tags(r53, "healthcheck", id, desired["tags"], live.get("tags"))
+            r53.update_health_check(HealthCheckId=id, HealthCheckVersion=version, **request)
+        self.update_tags(ctx, id, desired, live)
+
+    def cleared(self, r53: Any, desired: dict[str, Any], live: dict[str, Any]) -> list[str]:
+        """The settings the node no longer sets but the check still has, that UpdateHealthCheck
+        can reset (those its model lists as resettable): leaving them out would keep them."""
+        resettable = set(r53.meta.service_model.shape_for("ResettableElementName").enum)
+        reset: list[str] = []
+        for name, row in self.table.rows.items():
+            parameter = row.update_parameter
+            if parameter is None or parameter not in resettable:
+                continue
+            if desired.get(name) in (None, []) and live.get(name) not in (None, []):
+                reset.append(parameter)
+        return sorted(reset)
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
         r53 = ctx.client("route53")
-
-        def remove() -> None:
-            try:
-                r53.delete_health_check(HealthCheckId=id)
-            except Exception as exc:
-                if not is_not_found(exc):
-                    raise
-
-        retry_while(
-            remove,
-            retryable=lambda exc: error_code(exc) == "HealthCheckInUse",
+        # A record being deleted may still name the check (HealthCheckInUse) for a moment.
+        delete_when_released(
+            lambda: r53.delete_health_check(HealthCheckId=id),
+            what=f"health check {id}",
             timeout=HEALTH_CHECK_RELEASE_TIMEOUT,
         )
 
@@ -323,77 +534,9 @@ class HealthCheck(Resource):
         return None
 
 
-# Health check attribute → HealthCheckConfig key. `UPDATABLE_CONFIG` lists what
-# UpdateHealthCheck accepts; `RESETTABLE` what it can reset to the default.
-HEALTH_CHECK_FIELDS: dict[str, str] = {
-    "type": "Type",
-    "ip_address": "IPAddress",
-    "port": "Port",
-    "resource_path": "ResourcePath",
-    "fqdn": "FullyQualifiedDomainName",
-    "search_string": "SearchString",
-    "request_interval": "RequestInterval",
-    "failure_threshold": "FailureThreshold",
-    "measure_latency": "MeasureLatency",
-    "invert_healthcheck": "Inverted",
-    "disabled": "Disabled",
-    "enable_sni": "EnableSNI",
-    "child_health_threshold": "HealthThreshold",
-    "child_healthchecks": "ChildHealthChecks",
-    "regions": "Regions",
-    "insufficient_data_health_status": "InsufficientDataHealthStatus",
-    "routing_control_arn": "RoutingControlArn",
-}
-UPDATABLE_CONFIG = (
-    "IPAddress",
-    "Port",
-    "ResourcePath",
-    "FullyQualifiedDomainName",
-    "SearchString",
-    "FailureThreshold",
-    "Inverted",
-    "Disabled",
-    "HealthThreshold",
-    "ChildHealthChecks",
-    "EnableSNI",
-    "Regions",
-    "AlarmIdentifier",
-    "InsufficientDataHealthStatus",
-)
-RESETTABLE = {
-    "fqdn": "FullyQualifiedDomainName",
-    "regions": "Regions",
-    "resource_path": "ResourcePath",
-    "child_healthchecks": "ChildHealthChecks",
-}
-INTEGER_FIELDS = frozenset({"Port", "RequestInterval", "FailureThreshold", "HealthThreshold"})
-
-
-def health_check_config(desired: dict[str, Any]) -> dict[str, Any]:
-    config: dict[str, Any] = {}
-    for attribute, key in HEALTH_CHECK_FIELDS.items():
-        value = desired.get(attribute)
-        if value is None or value == []:
-            continue
-        config[key] = int(value) if key in INTEGER_FIELDS else value
-    if desired.get("cloudwatch_alarm_name"):
-        config["AlarmIdentifier"] = {
-            "Name": desired["cloudwatch_alarm_name"],
-            "Region": desired["cloudwatch_alarm_region"],
-        }
-    return config
-
-
-def health_check_attributes(config: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        attribute: config.get(key) for attribute, key in HEALTH_CHECK_FIELDS.items()
-    }
-    out["child_healthchecks"] = config.get("ChildHealthChecks") or []
-    out["regions"] = config.get("Regions") or []
-    alarm = config.get("AlarmIdentifier") or {}
-    out["cloudwatch_alarm_name"] = alarm.get("Name")
-    out["cloudwatch_alarm_region"] = alarm.get("Region")
-    return out
+# ---------------------------------------------------------------------------------------------
+# Finders, status functions and waiters
+# ---------------------------------------------------------------------------------------------
 
 
 def health_check_with_reference(r53: Any, reference: str) -> str | None:
@@ -410,26 +553,6 @@ def zone_with_reference(r53: Any, reference: str) -> str | None:
     return None
 
 
-def zone_attributes(got: dict[str, Any]) -> dict[str, Any]:
-    zone = got["HostedZone"]
-    zone_id = short_id(zone["Id"])
-    name_servers = list(got.get("DelegationSet", {}).get("NameServers", []))
-    return {
-        "id": zone_id,
-        "zone_id": zone_id,
-        "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
-        "name": unescape(zone["Name"]).rstrip(".").lower(),
-        "comment": zone.get("Config", {}).get("Comment", ""),
-        "name_servers": name_servers,
-        "primary_name_server": name_servers[0] if name_servers else None,
-    }
-
-
-def short_id(aws_id: str) -> str:
-    """`/hostedzone/Z123` → `Z123`."""
-    return aws_id.rsplit("/", 1)[-1]
-
-
 def caller_reference_base(ctx: Context) -> str:
     """Deterministic per deployment and address, so a retried create finds what it made."""
     tags = ctx.tags
@@ -442,34 +565,6 @@ def caller_references(ctx: Context) -> Iterator[str]:
     base = caller_reference_base(ctx)
     for generation in range(MAX_GENERATIONS):
         yield f"{base}-{generation}"
-
-
-def list_tags(r53: Any, resource_type: str, resource_id: str) -> dict[str, str]:
-    tag_set = r53.list_tags_for_resource(ResourceType=resource_type, ResourceId=resource_id)
-    return user_tags(tag_dict(tag_set["ResourceTagSet"].get("Tags")))
-
-
-def set_tags(
-    r53: Any,
-    resource_type: str,
-    resource_id: str,
-    desired: dict[str, str],
-    live: dict[str, str] | None,
-) -> None:
-    to_set, to_remove = tag_changes(desired, live)
-    items = tag_list(to_set)
-    for start in range(0, len(items), TAGS_PER_CALL):
-        r53.change_tags_for_resource(
-            ResourceType=resource_type,
-            ResourceId=resource_id,
-            AddTags=items[start : start + TAGS_PER_CALL],
-        )
-    for start in range(0, len(to_remove), TAGS_PER_CALL):
-        r53.change_tags_for_resource(
-            ResourceType=resource_type,
-            ResourceId=resource_id,
-            RemoveTagKeys=to_remove[start : start + TAGS_PER_CALL],
-        )
 
 
 def record_id(desired: dict[str, Any]) -> str:
@@ -485,11 +580,6 @@ def parse_record_id(id: str) -> tuple[str, str, str, str | None]:
     if match is None:
         raise DeployerError(f"{id!r} is not a Route 53 record id (ZONEID_NAME_TYPE[_SETID])")
     return match["zone"], absolute(match["name"]), match["type"], match["set"]
-
-
-def unescape(name: str) -> str:
-    """Route 53 returns some characters as octal escapes (`\\052` for `*`)."""
-    return re.sub(r"\\(\d{3})", lambda m: chr(int(m.group(1), 8)), name)
 
 
 def find_record_set(
@@ -510,83 +600,6 @@ def find_record_set(
         if rrs.get("SetIdentifier") == set_identifier:
             return dict(rrs)
     return None
-
-
-def record_set(desired: dict[str, Any]) -> dict[str, Any]:
-    """The node's attributes as a ResourceRecordSet."""
-    rrs: dict[str, Any] = {"Name": absolute(desired["name"]), "Type": desired["type"]}
-    if desired.get("set_identifier"):
-        rrs["SetIdentifier"] = desired["set_identifier"]
-    if desired.get("ttl") is not None:
-        rrs["TTL"] = int(desired["ttl"])
-    if desired.get("records"):
-        rrs["ResourceRecords"] = [{"Value": value} for value in sorted(desired["records"])]
-    for alias in desired.get("alias") or []:
-        rrs["AliasTarget"] = {
-            "HostedZoneId": alias["zone_id"],
-            "DNSName": alias["name"],
-            "EvaluateTargetHealth": bool(alias["evaluate_target_health"]),
-        }
-    for policy in desired.get("failover_routing_policy") or []:
-        rrs["Failover"] = policy["type"]
-    for policy in desired.get("weighted_routing_policy") or []:
-        rrs["Weight"] = int(policy["weight"])
-    for policy in desired.get("latency_routing_policy") or []:
-        rrs["Region"] = policy["region"]
-    for policy in desired.get("geolocation_routing_policy") or []:
-        location = {
-            key: policy[attribute]
-            for attribute, key in GEOLOCATION_FIELDS.items()
-            if policy.get(attribute)
-        }
-        rrs["GeoLocation"] = location
-    if desired.get("multivalue_answer_routing_policy") is not None:
-        rrs["MultiValueAnswer"] = bool(desired["multivalue_answer_routing_policy"])
-    if desired.get("health_check_id"):
-        rrs["HealthCheckId"] = desired["health_check_id"]
-    return rrs
-
-
-GEOLOCATION_FIELDS = {
-    "continent": "ContinentCode",
-    "country": "CountryCode",
-    "subdivision": "SubdivisionCode",
-}
-
-
-def record_attributes(zone_id: str, rrs: dict[str, Any]) -> dict[str, Any]:
-    """A ResourceRecordSet in the node's vocabulary."""
-    name = unescape(rrs["Name"]).lower()
-    alias = rrs.get("AliasTarget")
-    geo = rrs.get("GeoLocation")
-    return {
-        "zone_id": zone_id,
-        "name": name,
-        "fqdn": name.rstrip("."),
-        "type": rrs["Type"],
-        "ttl": rrs.get("TTL"),
-        "records": [r["Value"] for r in rrs.get("ResourceRecords", [])],
-        "set_identifier": rrs.get("SetIdentifier"),
-        "health_check_id": rrs.get("HealthCheckId"),
-        "alias": [
-            {
-                "name": alias["DNSName"].rstrip(".").lower(),
-                "zone_id": alias["HostedZoneId"],
-                "evaluate_target_health": alias["EvaluateTargetHealth"],
-            }
-        ]
-        if alias
-        else [],
-        "failover_routing_policy": [{"type": rrs["Failover"]}] if rrs.get("Failover") else [],
-        "weighted_routing_policy": [{"weight": rrs["Weight"]}] if "Weight" in rrs else [],
-        "latency_routing_policy": [{"region": rrs["Region"]}] if rrs.get("Region") else [],
-        "geolocation_routing_policy": [
-            {attribute: geo.get(key) for attribute, key in GEOLOCATION_FIELDS.items()}
-        ]
-        if geo
-        else [],
-        "multivalue_answer_routing_policy": rrs.get("MultiValueAnswer"),
-    }
 
 
 def change(r53: Any, zone_id: str, changes: list[tuple[str, dict[str, Any]]], comment: str) -> None:

@@ -390,3 +390,42 @@ def test_permission_ids_round_trip() -> None:
     assert awslambda.parse_permission_id("fn:live/sid") == ("fn", "live", "sid")
     arn = "arn:aws:lambda:us-east-1:123456789012:function:fn"
     assert awslambda.parse_permission_id(f"{arn}/sid") == (arn, None, "sid")
+
+
+# --- provider defaults -----------------------------------------------------------------------
+
+
+def test_a_defaulted_timeout_changed_outside_is_put_back(deployment: Any, client_for: Any) -> None:
+    """A function whose node leaves `timeout` unset gets the provider's default, and a change
+    behind our back is planned as an in-place update back to it."""
+    default = awslambda.Function.table.rows["timeout"].default
+    del deployment.graph.node(FUNCTION).attributes["timeout"]
+    deployment.apply(FUNCTION)
+    lam = client_for("lambda")
+    assert lam.get_function_configuration(FunctionName=NAME)["Timeout"] == default
+    lam.update_function_configuration(FunctionName=NAME, Timeout=default + 27)
+    change = deployment.plan(FUNCTION).changes[FUNCTION]
+    assert change.action.value == "update"
+    assert change.diffs == {"timeout": (default + 27, default)}
+    deployment.apply(FUNCTION)
+    assert lam.get_function_configuration(FunctionName=NAME)["Timeout"] == default
+    assert deployment.diff(FUNCTION) == {}
+
+
+def test_a_reservation_made_outside_is_removed_again(
+    deployment: Any, client_for: Any, spec: Any
+) -> None:
+    """Unset, `reserved_concurrent_executions` is the provider's -1 (no reservation): one put
+    behind our back is planned away, and apply deletes it."""
+    spec.lambda_.reserved_concurrency = None
+    deployment.graph = build_graph(spec)
+    deployment.apply(FUNCTION)
+    lam = client_for("lambda")
+    assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName=NAME)
+    lam.put_function_concurrency(FunctionName=NAME, ReservedConcurrentExecutions=7)
+    change = deployment.plan(FUNCTION).changes[FUNCTION]
+    assert change.action.value == "update"
+    assert set(change.diffs) == {"reserved_concurrent_executions"}
+    deployment.apply(FUNCTION)
+    assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName=NAME)
+    assert deployment.diff(FUNCTION) == {}

@@ -217,3 +217,31 @@ def test_dashboard_deleted_outside_is_planned_again(deployment: Any, client_for:
     deployment.apply(DASHBOARD)
     client_for("cloudwatch").delete_dashboards(DashboardNames=[deployment.entry(DASHBOARD)["id"]])
     assert deployment.plan(DASHBOARD).changes[DASHBOARD].action.value == "create"
+
+
+def test_alarm_actions_disabled_outside_are_enabled_again(deployment: Any, client_for: Any) -> None:
+    """Unset, `actions_enabled` is the provider's default; an alarm put again behind our back
+    with its actions off is planned back in place, and the rest of its definition survives."""
+    from resources.cloudwatch import MetricAlarm
+
+    default = MetricAlarm.table.rows["actions_enabled"].default
+    del deployment.graph.node(READ_THROTTLES).attributes["actions_enabled"]
+    deployment.apply(READ_THROTTLES)
+    cloudwatch = client_for("cloudwatch")
+    name = deployment.entry(READ_THROTTLES)["id"]
+    live = alarm(cloudwatch, name)
+    assert live is not None and live["ActionsEnabled"] is default
+    definition = (
+        "AlarmName", "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic",
+        "Period", "EvaluationPeriods", "Threshold", "ComparisonOperator", "TreatMissingData",
+        "AlarmActions", "OKActions",
+    )  # fmt: skip
+    cloudwatch.put_metric_alarm(**{k: live[k] for k in definition}, ActionsEnabled=not default)
+    change = deployment.plan(READ_THROTTLES).changes[READ_THROTTLES]
+    assert change.action.value == "update"
+    assert change.diffs == {"actions_enabled": (not default, default)}
+    deployment.apply(READ_THROTTLES)
+    healed = alarm(cloudwatch, name)
+    assert healed is not None and healed["ActionsEnabled"] is default
+    assert healed["AlarmActions"] == live["AlarmActions"]
+    assert deployment.diff(READ_THROTTLES) == {}

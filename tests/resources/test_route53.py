@@ -394,3 +394,65 @@ def test_failover_record_deleted_outside_is_planned_again(deployment: Any, clien
         ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": record}]},
     )
     assert deployment.plan(FAILOVER).changes[FAILOVER].action.value == "create"
+
+
+# --- provider defaults -----------------------------------------------------------------------
+
+
+def test_a_defaulted_zone_comment_changed_outside_is_put_back(
+    deployment: Any, client_for: Any
+) -> None:
+    """Unset, a zone's comment is the provider's default; changed behind our back, it is
+    planned back in place and apply heals it."""
+    from resources.route53 import HostedZone
+
+    default = HostedZone.table.rows["comment"].default
+    del deployment.graph.node(ZONE).attributes["comment"]
+    deployment.apply(ZONE)
+    zone_id = deployment.entry(ZONE)["id"]
+    route53 = client_for("route53")
+    assert route53.get_hosted_zone(Id=zone_id)["HostedZone"]["Config"]["Comment"] == default
+    route53.update_hosted_zone_comment(Id=zone_id, Comment="changed by hand")
+    change = deployment.plan(ZONE).changes[ZONE]
+    assert change.action.value == "update"
+    assert change.diffs == {"comment": ("changed by hand", default)}
+    deployment.apply(ZONE)
+    assert deployment.entry(ZONE)["id"] == zone_id
+    assert route53.get_hosted_zone(Id=zone_id)["HostedZone"]["Config"]["Comment"] == default
+    assert deployment.diff(ZONE) == {}
+
+
+def test_a_health_check_disabled_outside_is_enabled_again(deployment: Any, client_for: Any) -> None:
+    """`disabled` defaults to false: a check disabled behind our back is an in-place update."""
+    deployment.apply(CHECK)
+    check_id = deployment.entry(CHECK)["id"]
+    route53 = client_for("route53")
+    route53.update_health_check(HealthCheckId=check_id, Disabled=True)
+    change = deployment.plan(CHECK).changes[CHECK]
+    assert change.action.value == "update"
+    assert change.diffs == {"disabled": (True, False)}
+    deployment.apply(CHECK)
+    assert deployment.entry(CHECK)["id"] == check_id
+    check = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]
+    assert check["HealthCheckConfig"]["Disabled"] is False
+    assert deployment.diff(CHECK) == {}
+
+
+def test_a_setting_the_node_drops_is_reset(deployment: Any, client_for: Any) -> None:
+    """UpdateHealthCheck keeps what it is not sent: a resettable setting the node no longer
+    sets goes in `ResetElements` with the next update (moto ignores the reset: the request is
+    what is checked)."""
+    deployment.apply(CHECK)
+    route53 = client_for("route53")
+    sent: list[dict[str, Any]] = []
+    route53.meta.events.register(
+        "provide-client-params.route53.UpdateHealthCheck",
+        lambda params, **_: sent.append(dict(params)),
+    )
+    attributes = deployment.graph.node(CHECK).attributes
+    del attributes["resource_path"]
+    attributes["failure_threshold"] = 5
+    deployment.apply(CHECK)
+    (request,) = sent
+    assert request["ResetElements"] == ["ResourcePath"]
+    assert request["FailureThreshold"] == 5
