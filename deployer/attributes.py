@@ -279,3 +279,46 @@ class Table:
             if row.setter is not None or (row.update_parameter and self.update_call)
         }
         return set(changed) - sent
+
+
+class Block:
+    """A nested block's arguments as rows of their own, for the row whose value the block is.
+
+    Terraform writes a block as a list of dicts (of one, where `max_items = 1`); the API takes
+    one structure (a list of them with `many`). Each inner row names the structure's field it is
+    read from and sent as (`create`, where the write spells it otherwise), its normalisation and
+    the provider's default, as the table's rows do: its `to_api` and `from_api` are the outer
+    row's, so a block's fields are written once for create, read and update."""
+
+    def __init__(self, *rows: Attr, many: bool = False) -> None:
+        self.rows = rows
+        self.many = many
+
+    def to_api(self, blocks: list[Mapping[str, Any]] | None) -> Any:
+        """The API's structure(s) for Terraform's blocks; None for no block."""
+        if not blocks:
+            return None
+        items = [self._item_to_api(block) for block in blocks]
+        return items if self.many else items[0]
+
+    def _item_to_api(self, block: Mapping[str, Any]) -> dict[str, Any]:
+        request: dict[str, Any] = {}
+        for row in self.rows:
+            value = block.get(row.name)
+            if value is None and row.default is not NO_DEFAULT:
+                value = row.default
+            parameter = row.create_parameter
+            value = row.api_value(value) if value is not None and parameter else None
+            if parameter and value is not None:
+                set_path(request, parameter, value)
+        return request
+
+    def from_api(self, value: Any) -> list[dict[str, Any]]:
+        """Terraform's blocks from the API's structure(s); [] where the API reports none."""
+        if not value:
+            return []
+        items = value if self.many else [value]
+        return [
+            {row.name: row.read_value(item) for row in self.rows if row.field is not None}
+            for item in items
+        ]

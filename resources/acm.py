@@ -13,21 +13,14 @@ import hashlib
 import time
 from typing import Any
 
-from deployer.aws import (
-    DeployerError,
-    error_code,
-    is_not_found,
-    paginate,
-    poll,
-    retry_while,
-    tag_changes,
-    tag_dict,
-    tag_list,
-    user_tags,
-)
-from deployer.graph import ADDRESS_TAG
+from deployer.attributes import Attr, Block, Setter, Table
+from deployer.aws import DeployerError, paginate, poll
+from deployer.errors import or_none
 from deployer.resource import Context, Resource, resource
+from deployer.tagging import Tagging, is_ours
+from deployer.waiting import delete_when_released
 
+SERVICE = "acm"
 # ACM fills in the DNS validation record a few seconds after RequestCertificate.
 VALIDATION_RECORD_ASSIGNED_TIMEOUT = 5 * 60.0
 # The Terraform provider's default create timeout for aws_acm_certificate_validation; ACM
@@ -40,6 +33,27 @@ CERTIFICATE_RELEASE_TIMEOUT = 10 * 60.0
 # Statuses from which a certificate never becomes ISSUED.
 FAILED_STATUSES = frozenset({"FAILED", "VALIDATION_TIMED_OUT", "REVOKED", "EXPIRED", "INACTIVE"})
 
+TAGGING = Tagging(
+    "CertificateArn",
+    list_call="list_tags_for_certificate",
+    tag_call="add_tags_to_certificate",
+    untag_call="remove_tags_from_certificate",
+    keys_param="Tags",
+    untag_with_pairs=True,
+)
+OPTIONS = Block(
+    Attr(
+        "certificate_transparency_logging_preference",
+        "CertificateTransparencyLoggingPreference",
+        default="ENABLED",
+    ),
+    Attr("export", "Export"),
+)
+
+
+def iso(value: Any) -> str | None:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
 
 @resource
 class Certificate(Resource):
@@ -47,125 +61,108 @@ class Certificate(Resource):
     arn_kind = ("acm", "certificate")
     # The API's custom domain keeps the old certificate until it is switched to the new one.
     create_before_destroy = True
-    force_new = frozenset(
-        {
-            "domain_name",
+    tagging = TAGGING
+    table = Table(
+        Attr("domain_name", "DomainName", force_new=True),
+        # ACM lists the domain name among the alternative names: `read` leaves it out.
+        Attr(
             "subject_alternative_names",
-            "validation_method",
+            create="SubjectAlternativeNames",
+            force_new=True,
+            to_api=lambda names: sorted(names) or None,
+        ),
+        # Read from the validation options (one method for all of them).
+        Attr("validation_method", create="ValidationMethod", force_new=True),
+        # DescribeCertificate spells it RSA-2048, RequestCertificate RSA_2048.
+        Attr(
             "key_algorithm",
-            "certificate_authority_arn",
-        }
+            "KeyAlgorithm",
+            force_new=True,
+            from_api=lambda algorithm: str(algorithm or "").replace("-", "_") or None,
+        ),
+        Attr("certificate_authority_arn", "CertificateAuthorityArn", force_new=True),
+        Attr(
+            "options",
+            "Options",
+            update=Setter("UpdateCertificateOptions", "Options"),
+            from_api=OPTIONS.from_api,
+            to_api=OPTIONS.to_api,
+        ),
+        Attr("arn", "CertificateArn", computed=True),
+        Attr("status", "Status", computed=True),
+        Attr("type", "Type", computed=True),
+        Attr("not_before", "NotBefore", computed=True, from_api=iso),
+        Attr("not_after", "NotAfter", computed=True, from_api=iso),
+        Attr("renewal_eligibility", "RenewalEligibility", computed=True),
+        Attr("validation_emails", computed=True),
+        Attr("domain_validation_options", computed=True),
+        service=SERVICE,
+        create_call="RequestCertificate",
+        described="CertificateDetail",
+        id_parameter="CertificateArn",
     )
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
-        acm = ctx.client("acm")
-        params: dict[str, Any] = {
-            "DomainName": desired["domain_name"],
-            "ValidationMethod": desired["validation_method"],
+        acm = ctx.client(SERVICE)
+        arn: str = acm.request_certificate(
+            **self.table.create_parameters(desired),
             # Unique per call: botocore's retries of this very request are idempotent, while a
             # later re-create (after a delete) is not answered with the deleted certificate.
             # Adoption after a crash is `find`'s job (by tag).
-            "IdempotencyToken": idempotency_token(ctx),
-            "Tags": tag_list(desired["tags"]),
-        }
-        if desired.get("key_algorithm"):
-            params["KeyAlgorithm"] = desired["key_algorithm"]
-        if desired.get("subject_alternative_names"):
-            params["SubjectAlternativeNames"] = sorted(desired["subject_alternative_names"])
-        options = certificate_options(desired)
-        if options:
-            params["Options"] = options
-        arn: str = acm.request_certificate(**params)["CertificateArn"]
+            IdempotencyToken=idempotency_token(ctx),
+            Tags=TAGGING.to_api(desired["tags"]),
+        )["CertificateArn"]
         if desired["validation_method"] == "DNS":
             wait_for_validation_records(acm, arn)
         return arn
 
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        return or_none(lambda: describe_certificate(ctx.client(SERVICE), id))
+
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        acm = ctx.client("acm")
-        try:
-            cert = acm.describe_certificate(CertificateArn=id)["Certificate"]
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        tags = tag_dict(acm.list_tags_for_certificate(CertificateArn=id).get("Tags"))
-        options = cert.get("Options") or {}
-        dvos = domain_validation_options(cert)
-        methods = {o.get("ValidationMethod") for o in cert.get("DomainValidationOptions", [])}
+        """The table's attributes, and what ACM reports per domain (validation options)."""
+        cert = self.describe(ctx, id)
+        if cert is None:
+            return None
+        options = cert.get("DomainValidationOptions") or []
+        methods = {o.get("ValidationMethod") for o in options}
         return {
-            "id": cert["CertificateArn"],
-            "arn": cert["CertificateArn"],
-            "domain_name": cert["DomainName"],
+            "id": id,
+            **self.table.read(cert),
             "subject_alternative_names": sorted(
-                set(cert.get("SubjectAlternativeNames", [])) - {cert["DomainName"]}
+                set(cert.get("SubjectAlternativeNames") or []) - {cert["DomainName"]}
             ),
             "validation_method": methods.pop() if len(methods) == 1 else None,
-            # DescribeCertificate spells it RSA-2048, RequestCertificate RSA_2048.
-            "key_algorithm": str(cert.get("KeyAlgorithm", "")).replace("-", "_") or None,
-            "status": cert["Status"],
-            "type": cert.get("Type"),
-            "certificate_authority_arn": cert.get("CertificateAuthorityArn"),
-            "not_before": iso(cert.get("NotBefore")),
-            "not_after": iso(cert.get("NotAfter")),
-            "renewal_eligibility": cert.get("RenewalEligibility"),
             "validation_emails": sorted(
-                {
-                    e
-                    for o in cert.get("DomainValidationOptions", [])
-                    for e in o.get("ValidationEmails", [])
-                }
+                {e for o in options for e in o.get("ValidationEmails", [])}
             ),
-            "options": [
-                {
-                    "certificate_transparency_logging_preference": options.get(
-                        "CertificateTransparencyLoggingPreference"
-                    ),
-                    "export": options.get("Export"),
-                }
-            ],
-            "domain_validation_options": dvos,
-            "tags": user_tags(tags),
+            "domain_validation_options": domain_validation_options(cert),
+            "tags": TAGGING.read(ctx.client(SERVICE), id),
         }
 
-    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
-        acm = ctx.client("acm")
-        wanted = desired.get("options") or []
-        preference = (
-            wanted[0].get("certificate_transparency_logging_preference") if wanted else None
-        )
-        have = (live.get("options") or [{}])[0].get("certificate_transparency_logging_preference")
-        if preference and preference != have:
-            acm.update_certificate_options(
-                CertificateArn=id, Options={"CertificateTransparencyLoggingPreference": preference}
-            )
-        to_set, to_remove = tag_changes(desired["tags"], live.get("tags"))
-        if to_set:
-            acm.add_tags_to_certificate(CertificateArn=id, Tags=tag_list(to_set))
-        if to_remove:
-            acm.remove_tags_from_certificate(
-                CertificateArn=id, Tags=[{"Key": key} for key in to_remove]
-            )
+    def apply_changes(
+        self,
+        ctx: Context,
+        id: str,
+        desired: dict[str, Any],
+        live: dict[str, Any],
+        names: set[str],
+    ) -> None:
+        """What only a new certificate changes is left to the planner (a replacement) rather
+        than refused: the engine also updates right after a create whose read differs, and
+        moto issues an RSA-2048 key whatever `KeyAlgorithm` asks for."""
+        super().apply_changes(ctx, id, desired, live, names - self.force_new)
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
-        acm = ctx.client("acm")
-
-        def remove() -> None:
-            try:
-                acm.delete_certificate(CertificateArn=id)
-            except Exception as exc:
-                if not is_not_found(exc):
-                    raise
-
-        retry_while(
-            remove,
-            retryable=lambda exc: error_code(exc) == "ResourceInUseException",
+        delete_when_released(
+            lambda: ctx.client(SERVICE).delete_certificate(CertificateArn=id),
+            what=f"certificate {id}",
             timeout=CERTIFICATE_RELEASE_TIMEOUT,
-            first_delay=5.0,
         )
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
         """A certificate an interrupted create requested, by its address and identity tags."""
-        acm = ctx.client("acm")
+        acm = ctx.client(SERVICE)
         key_types = [desired.get("key_algorithm") or "RSA_2048"]
         for summary in paginate(
             acm, "list_certificates", "CertificateSummaryList", Includes={"keyTypes": key_types}
@@ -173,8 +170,8 @@ class Certificate(Resource):
             if summary.get("DomainName") != desired["domain_name"]:
                 continue
             arn = summary["CertificateArn"]
-            tags = tag_dict(acm.list_tags_for_certificate(CertificateArn=arn).get("Tags"))
-            if tags.get(ADDRESS_TAG) == ctx.node.address and all(
+            tags = TAGGING.read(acm, arn)
+            if is_ours(tags, desired) and all(
                 tags.get(k) == v for k, v in desired["tags"].items() if k != "Name"
             ):
                 return str(arn)
@@ -185,37 +182,46 @@ class Certificate(Resource):
 class CertificateValidation(Resource):
     """Not an AWS object: the wait until the certificate is ISSUED, in Terraform's shape.
 
-    Terraform cannot import it (there is nothing to import); on takeover Terraform "creates"
-    it, which only waits for the already issued certificate and changes nothing on AWS."""
+    "Creating" it describes the certificate (to check the records named can validate it) and
+    waits. Terraform cannot import it (there is nothing to import); on takeover Terraform
+    "creates" it, which only waits for the already issued certificate and changes nothing on
+    AWS."""
 
     type = "aws_acm_certificate_validation"
     importable = False
     expected_seconds = 180.0
     taggable = False
-    force_new = frozenset({"certificate_arn", "validation_record_fqdns"})
+    table = Table(
+        Attr("certificate_arn", "CertificateArn", force_new=True),
+        # As ACM names the records (with the trailing dot), which is what the node refers to.
+        Attr("validation_record_fqdns", create=False, force_new=True),
+        service=SERVICE,
+        create_call="DescribeCertificate",
+        described="CertificateDetail",
+        id_parameter="CertificateArn",
+    )
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
-        acm = ctx.client("acm")
+        acm = ctx.client(SERVICE)
         arn: str = desired["certificate_arn"]
-        cert = acm.describe_certificate(CertificateArn=arn)["Certificate"]
-        check_validation_records(cert, desired.get("validation_record_fqdns"))
+        check_validation_records(
+            describe_certificate(acm, arn), desired.get("validation_record_fqdns")
+        )
         wait_until_issued(acm, arn)
         return arn
 
-    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
         """Gone unless ISSUED, as in Terraform: an expired certificate needs validating again."""
-        try:
-            cert = ctx.client("acm").describe_certificate(CertificateArn=id)["Certificate"]
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        if cert["Status"] != "ISSUED":
+        cert = or_none(lambda: describe_certificate(ctx.client(SERVICE), id))
+        return cert if cert is not None and cert["Status"] == "ISSUED" else None
+
+    def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        cert = self.describe(ctx, id)
+        if cert is None:
             return None
         return {
             "id": id,
             "certificate_arn": id,
-            # As ACM names them (with the trailing dot), which is what the node refers to.
             "validation_record_fqdns": sorted(
                 o["resource_record_name"]
                 for o in domain_validation_options(cert)
@@ -231,25 +237,18 @@ class CertificateValidation(Resource):
         return str(arn) if arn and self.read(ctx, str(arn)) else None
 
     def wait_ready(self, ctx: Context, id: str) -> None:
-        wait_until_issued(ctx.client("acm"), id)
+        wait_until_issued(ctx.client(SERVICE), id)
+
+
+def describe_certificate(acm: Any, arn: str) -> dict[str, Any]:
+    certificate: dict[str, Any] = acm.describe_certificate(CertificateArn=arn)["Certificate"]
+    return certificate
 
 
 def idempotency_token(ctx: Context) -> str:
     """ACM's token: word characters only, at most 32 of them."""
     seed = f"{ctx.node.key}/{time.time_ns()}"
     return hashlib.sha256(seed.encode()).hexdigest()[:32]
-
-
-def certificate_options(desired: dict[str, Any]) -> dict[str, str]:
-    block = (desired.get("options") or [{}])[0]
-    options: dict[str, str] = {}
-    if block.get("certificate_transparency_logging_preference"):
-        options["CertificateTransparencyLoggingPreference"] = block[
-            "certificate_transparency_logging_preference"
-        ]
-    if block.get("export"):
-        options["Export"] = block["export"]
-    return options
 
 
 def domain_validation_options(cert: dict[str, Any]) -> list[dict[str, str]]:
@@ -289,8 +288,7 @@ def check_validation_records(cert: dict[str, Any], fqdns: list[str] | None) -> N
 
 def wait_for_validation_records(acm: Any, arn: str) -> None:
     def assigned() -> bool | None:
-        cert = acm.describe_certificate(CertificateArn=arn)["Certificate"]
-        options = cert.get("DomainValidationOptions", [])
+        options = describe_certificate(acm, arn).get("DomainValidationOptions", [])
         return True if options and all(o.get("ResourceRecord") for o in options) else None
 
     poll(
@@ -303,7 +301,7 @@ def wait_for_validation_records(acm: Any, arn: str) -> None:
 
 def wait_until_issued(acm: Any, arn: str) -> None:
     def issued() -> bool | None:
-        cert = acm.describe_certificate(CertificateArn=arn)["Certificate"]
+        cert = describe_certificate(acm, arn)
         status = cert["Status"]
         if status in FAILED_STATUSES:
             reason = cert.get("FailureReason", "no reason given")
@@ -316,7 +314,3 @@ def wait_until_issued(acm: Any, arn: str) -> None:
         timeout=CERTIFICATE_ISSUED_TIMEOUT,
         delay=CERTIFICATE_POLL_DELAY,
     )
-
-
-def iso(value: Any) -> str | None:
-    return value.isoformat() if hasattr(value, "isoformat") else value

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from deployer.attributes import NO_DEFAULT, Attr, Setter, Table
+from deployer.attributes import NO_DEFAULT, Attr, Block, Setter, Table
 
 DB = Table(
     Attr("identifier", "DBInstanceIdentifier", force_new=True),
@@ -97,3 +97,34 @@ def test_setters_change_attributes_with_their_own_calls(clients: Any) -> None:
     assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["Description"] == "after"
     stored = kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"]
     assert json.loads(stored) == json.loads(policy)
+
+
+QUOTA = Block(
+    Attr("limit", "limit", to_api=int),
+    Attr("offset", "offset", default=0),
+    Attr("period", "period"),
+    Attr("period_spelt_otherwise", "periodName", create="Period.Name"),
+)
+STAGES = Block(Attr("api_id", "apiId"), Attr("stage", "stage"), many=True)
+
+
+def test_a_block_is_sent_as_one_structure_with_its_defaults() -> None:
+    sent = QUOTA.to_api([{"limit": "100", "period": "DAY", "period_spelt_otherwise": "day"}])
+    assert sent == {"limit": 100, "offset": 0, "period": "DAY", "Period": {"Name": "day"}}
+    assert QUOTA.to_api([]) is None and QUOTA.to_api(None) is None
+
+
+def test_a_block_is_read_back_in_terraform_shape() -> None:
+    assert QUOTA.from_api({"limit": 100, "period": "DAY", "periodName": "day"}) == [
+        {"limit": 100, "offset": None, "period": "DAY", "period_spelt_otherwise": "day"}
+    ]
+    assert QUOTA.from_api(None) == [] and QUOTA.from_api({}) == []
+
+
+def test_blocks_of_a_set_are_a_list_of_structures() -> None:
+    blocks = [{"api_id": "a1", "stage": "prod"}, {"api_id": "a2", "stage": "dev"}]
+    assert STAGES.to_api(blocks) == [
+        {"apiId": "a1", "stage": "prod"},
+        {"apiId": "a2", "stage": "dev"},
+    ]
+    assert STAGES.from_api(STAGES.to_api(blocks)) == blocks

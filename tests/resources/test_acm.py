@@ -200,3 +200,33 @@ def test_validation_of_an_unissued_certificate_reads_as_gone(
     stub_response(client_for("acm"), "DescribeCertificate", pending)
     driver, ctx = deployment.driver_and_context(VALIDATION)
     assert driver.read(ctx, arn) is None
+
+
+def test_transparency_logging_changes_in_place(deployment: Any, client_for: Any) -> None:
+    """moto has no UpdateCertificateOptions: the planned action and the call AWS would receive
+    (validated by botocore) are checked."""
+    deployment.apply(CERT)
+    arn = deployment.entry(CERT)["id"]
+    options = [{"certificate_transparency_logging_preference": "DISABLED", "export": "DISABLED"}]
+    deployment.graph.node(CERT).attributes["options"] = options
+    assert deployment.plan(CERT).changes[CERT].action.value == "update"
+    acm = client_for("acm")
+    sent: list[dict[str, Any]] = []
+    acm.meta.events.register(
+        "provide-client-params.acm.UpdateCertificateOptions",
+        lambda params, **_: sent.append(dict(params)),
+    )
+    stub_response(acm, "UpdateCertificateOptions", {})
+    driver, ctx = deployment.driver_and_context(CERT)
+    live = deployment.read(CERT)
+    assert live is not None
+    driver.update(ctx, arn, {**deployment.desired(CERT), "options": options}, live)
+    assert sent == [
+        {
+            "CertificateArn": arn,
+            "Options": {
+                "CertificateTransparencyLoggingPreference": "DISABLED",
+                "Export": "DISABLED",
+            },
+        }
+    ]
