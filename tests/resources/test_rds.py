@@ -22,7 +22,8 @@ from botocore.stub import Stubber
 
 from deployer.aws import DeployerError
 from deployer.model import Json, JsonDecode, Ref
-from resources.rds import master_password, modify_parameters, read_parameters
+from resources.rds.groups import read_parameters
+from resources.rds.instance import master_password, modify_parameters
 from stack.database import DB_PARAMETERS, final_snapshot_identifier
 
 DB = "primary:aws_db_instance.main"
