@@ -341,24 +341,20 @@ def find_version(sm: Any, secret_id: str, version_id: str) -> dict[str, Any] | N
 
 
 def move_stages(sm: Any, id: str, stages: list[str], live: dict[str, Any]) -> None:
-    """Bring the version's staging labels to `stages`: a label it lacks moves to it from the
-    version holding it; a label it has and should not is removed (`AWSCURRENT` only moves)."""
+    """Bring the version's staging labels to `stages`: first take off those it should not have
+    (`AWSCURRENT` only moves), then move to it those it lacks from the versions holding them
+    (AWS hands `AWSPREVIOUS` to the version `AWSCURRENT` leaves)."""
     secret_id, version_id = parse_version_id(id)
     want, have = set(stages), set(live.get("version_stages") or [])
-    holders = {
-        stage: holder
-        for holder, held in (describe_secret(sm, secret_id) or {})
-        .get("VersionIdsToStages", {})
-        .items()
-        for stage in held
-    }
+    for stage in sorted(have - want - {CURRENT_STAGE}):
+        remove_stage(sm, secret_id, version_id, stage)
+    held = (describe_secret(sm, secret_id) or {}).get("VersionIdsToStages", {})
+    holders = {stage: holder for holder, labels in held.items() for stage in labels}
     for stage in sorted(want - have):
         moved: dict[str, Any] = {"MoveToVersionId": version_id}
         if stage in holders:
             moved["RemoveFromVersionId"] = holders[stage]
         sm.update_secret_version_stage(SecretId=secret_id, VersionStage=stage, **moved)
-    for stage in sorted(have - want - {CURRENT_STAGE}):
-        remove_stage(sm, secret_id, version_id, stage)
 
 
 def remove_stage(sm: Any, secret_id: str, version_id: str, stage: str) -> None:
