@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
+
+from botocore import xform_name
 
 from deployer.attributes import Attr, Table
 from deployer.aws import delete_when_released, or_none, paginate
@@ -20,12 +22,53 @@ MAX_PARAMETERS_PER_CALL = 20
 MANAGED_BY_TERRAFORM = "Managed by Terraform"
 
 
-@resource
-class DbSubnetGroup(Resource):
-    type = "aws_db_subnet_group"
-    arn_kind = ("rds", "subgrp")
+class Group(Resource):
+    """What RDS's subnet and parameter groups share: named by their `name`, tagged by ARN, and
+    created, described and deleted by calls named after the table's `described` shape
+    (CreateDBSubnetGroup, DescribeDBSubnetGroups, DeleteDBSubnetGroup); AWS refuses the delete
+    while an instance that was just deleted still counts as the group's user."""
+
     tagging = RDS_TAGS
     tags_on = "arn"
+
+    def _call(self, ctx: Context, verb: str, plural: str = "") -> Callable[..., Any]:
+        assert self.table is not None
+        return getattr(ctx.client("rds"), f"{verb}_{xform_name(self.table.described)}{plural}")
+
+    def _named(self, id: str) -> dict[str, str]:
+        assert self.table is not None and self.table.id_parameter is not None
+        return {self.table.id_parameter: id}
+
+    def create(self, ctx: Context, desired: dict[str, Any]) -> str:
+        assert self.table is not None and self.table.id_parameter is not None
+        group = self._call(ctx, "create")(
+            **self.table.create_parameters(desired),
+            Tags=RDS_TAGS.to_api(desired.get("tags") or {}),
+        )[self.table.described]
+        return str(group[self.table.id_parameter])
+
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        assert self.table is not None
+        answer = or_none(lambda: self._call(ctx, "describe", "s")(**self._named(id)))
+        groups = (answer or {}).get(f"{self.table.described}s") or []
+        return dict(groups[0]) if groups else None
+
+    def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
+        delete_when_released(
+            lambda: self._call(ctx, "delete")(**self._named(id)),
+            what=f"{self.type} {id}",
+            timeout=GROUP_RELEASE_TIMEOUT_S,
+        )
+
+    def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
+        live = self.read(ctx, desired["name"])
+        return live["id"] if live and is_ours(live["tags"], desired) else None
+
+
+@resource
+class DbSubnetGroup(Group):
+    type = "aws_db_subnet_group"
+    arn_kind = ("rds", "subgrp")
     table = Table(
         Attr("name", "DBSubnetGroupName", force_new=True),
         Attr("arn", "DBSubnetGroupArn", computed=True),
@@ -60,33 +103,9 @@ class DbSubnetGroup(Resource):
         id_parameter="DBSubnetGroupName",
     )
 
-    def create(self, ctx: Context, desired: dict[str, Any]) -> str:
-        group = ctx.client("rds").create_db_subnet_group(
-            **self.table.create_parameters(desired),
-            Tags=RDS_TAGS.to_api(desired.get("tags") or {}),
-        )["DBSubnetGroup"]
-        return str(group["DBSubnetGroupName"])
-
-    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        answer = or_none(lambda: ctx.client("rds").describe_db_subnet_groups(DBSubnetGroupName=id))
-        groups = (answer or {}).get("DBSubnetGroups") or []
-        return dict(groups[0]) if groups else None
-
-    def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
-        rds = ctx.client("rds")
-        delete_when_released(
-            lambda: rds.delete_db_subnet_group(DBSubnetGroupName=id),
-            what=f"DB subnet group {id}",
-            timeout=GROUP_RELEASE_TIMEOUT_S,
-        )
-
-    def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
-        live = self.read(ctx, desired["name"])
-        return live["id"] if live and is_ours(live["tags"], desired) else None
-
 
 @resource
-class DbParameterGroup(Resource):
+class DbParameterGroup(Group):
     """Parameters are read back as Terraform does: every parameter AWS reports as set by the
     user, plus those the node names even where AWS reports them at their default (setting a
     parameter to its default value does not make it "user" on AWS). They change through calls
@@ -94,8 +113,6 @@ class DbParameterGroup(Resource):
 
     type = "aws_db_parameter_group"
     arn_kind = ("rds", "pg")
-    tagging = RDS_TAGS
-    tags_on = "arn"
     table = Table(
         Attr("name", "DBParameterGroupName", force_new=True),
         Attr("arn", "DBParameterGroupArn", computed=True),
@@ -111,12 +128,7 @@ class DbParameterGroup(Resource):
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         rds = ctx.client("rds")
-        name = str(
-            rds.create_db_parameter_group(
-                **self.table.create_parameters(desired),
-                Tags=RDS_TAGS.to_api(desired.get("tags") or {}),
-            )["DBParameterGroup"]["DBParameterGroupName"]
-        )
+        name = super().create(ctx, desired)
         try:
             set_parameters(rds, name, desired.get("parameter") or [])
         except Exception:
@@ -124,13 +136,6 @@ class DbParameterGroup(Resource):
             rds.delete_db_parameter_group(DBParameterGroupName=name)
             raise
         return name
-
-    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        answer = or_none(
-            lambda: ctx.client("rds").describe_db_parameter_groups(DBParameterGroupName=id)
-        )
-        groups = (answer or {}).get("DBParameterGroups") or []
-        return dict(groups[0]) if groups else None
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
         live = super().read(ctx, id)
@@ -144,18 +149,6 @@ class DbParameterGroup(Resource):
         if "parameter" in changed:
             update_parameters(ctx.client("rds"), id, desired, live)
         self.apply_changes(ctx, id, desired, live, changed - {"parameter"})
-
-    def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
-        rds = ctx.client("rds")
-        delete_when_released(
-            lambda: rds.delete_db_parameter_group(DBParameterGroupName=id),
-            what=f"DB parameter group {id}",
-            timeout=GROUP_RELEASE_TIMEOUT_S,
-        )
-
-    def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
-        live = self.read(ctx, desired["name"])
-        return live["id"] if live and is_ours(live["tags"], desired) else None
 
 
 # ---------------------------------------------------------------------------------------------
