@@ -448,7 +448,7 @@ class DbInstance(Resource):
                 return
             except AlreadyExists as exc:  # DBSnapshotAlreadyExists
                 raise DeployerError(
-                    f"{ctx.node.key}: the final snapshot {params['FinalDBSnapshotIdentifier']}"
+                    f"{ctx.node.key}: the final snapshot {params.get('FinalDBSnapshotIdentifier')}"
                     " already exists (from an earlier delete): copy it elsewhere or delete it,"
                     " then destroy again"
                 ) from exc
