@@ -99,11 +99,13 @@ ALREADY_EXISTS_CODES = frozenset(
         "DBInstanceAlreadyExists",
         "DBSubnetGroupAlreadyExists",
         "DBParameterGroupAlreadyExists",
+        "DBSnapshotAlreadyExists",
         "HostedZoneAlreadyExists",
         "HealthCheckAlreadyExists",
         "InvalidPermission.Duplicate",
         "RouteAlreadyExists",
         "TableAlreadyExistsException",
+        "ResourceExistsException",
     }
 )
 

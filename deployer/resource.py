@@ -79,6 +79,15 @@ class Context:
         return tags
 
 
+@dataclass(frozen=True)
+class DeletionProtection:
+    """A type's deletion protection: the table's attribute that holds it, and what a refusal
+    calls the resource ("database", "table")."""
+
+    attribute: str
+    noun: str
+
+
 class Resource:
     """A driver for one Terraform resource type."""
 
@@ -144,6 +153,9 @@ class Resource:
     # A read right after a write must find the resource this many times in a row before it is
     # believed (services whose reads come from replicas that lag the write).
     consistent_reads: ClassVar[int] = 1
+    # The resource's deletion protection, where it has one (a database's `deletion_protection`):
+    # while it is on, `check_delete` refuses unless the user allowed switching it off.
+    deletion_protection: ClassVar[DeletionProtection | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -250,8 +262,21 @@ class Resource:
 
     def check_delete(self, ctx: Context, id: str) -> str | None:
         """Why this resource must not be deleted now (data, protection), or None. Read-only:
-        destroy asks every resource first, so that a refusal leaves everything in place."""
-        return None
+        destroy asks every resource first, so that a refusal leaves everything in place.
+
+        By default: the `deletion_protection` the description reports, unless the user allowed
+        switching it off for this run (`destroy --disable-deletion-protection`)."""
+        protection = self.deletion_protection
+        if protection is None or ctx.options.get("disable_deletion_protection"):
+            return None
+        assert self.table is not None, f"{self.type}: deletion protection needs a table"
+        described = self.describe(ctx, id)
+        if described is None or not self.table.rows[protection.attribute].read_value(described):
+            return None
+        return (
+            f"{protection.noun} {id} has deletion protection on: destroy with "
+            "--disable-deletion-protection to switch it off"
+        )
 
     def unmanaged(self, ctx: Context, id: str, managed: Managed) -> Iterable[UnmanagedItem]:
         """What lives inside this resource that no state entry manages (the subnets, groups,

@@ -12,22 +12,24 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from deployer.attributes import Attr, Setter
+from deployer.attributes import Table as AttributeTable
 from deployer.aws import (
+    Conflict,
     DeployerError,
+    NotFound,
+    Tagging,
+    delete_and_wait_gone,
     error_code,
-    is_not_found,
-    paginate,
+    or_none,
     poll,
     retry_while,
-    tag_changes,
-    tag_dict,
-    tag_list,
-    user_tags,
+    wait_gone,
 )
 from deployer.blocks import first_block
-from deployer.diff import diff_attributes, equivalent
-from deployer.graph import ADDRESS_TAG
-from deployer.resource import Context, Resource, resource
+from deployer.diff import equivalent
+from deployer.resource import Context, DeletionProtection, Resource, resource
+from deployer.tagging import ADDRESS_TAG, is_ours
 
 # AWS gives no figure for how long a table takes to become ACTIVE; these are the Terraform AWS
 # provider's defaults for aws_dynamodb_table (create 30 min, update 60 min since a new index
@@ -56,6 +58,178 @@ SSE_IN_FORCE = frozenset({"ENABLED", "ENABLING", "UPDATING"})
 TTL_ON = frozenset({"ENABLED", "ENABLING"})
 
 
+# ---------------------------------------------------------------------------------------------
+# DynamoDB responses → Terraform attributes
+# ---------------------------------------------------------------------------------------------
+
+
+def key_blocks(schema: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [{"attribute_name": k["AttributeName"], "key_type": k["KeyType"]} for k in schema]
+
+
+def key_named(schema: list[dict[str, str]], key_type: str) -> str | None:
+    return next((k["AttributeName"] for k in schema if k["KeyType"] == key_type), None)
+
+
+def global_index_block(index: dict[str, Any]) -> dict[str, Any]:
+    projection = index.get("Projection") or {}
+    throughput = index.get("ProvisionedThroughput") or {}
+    block: dict[str, Any] = {
+        "name": index["IndexName"],
+        "key_schema": key_blocks(index["KeySchema"]),
+        "projection_type": projection.get("ProjectionType"),
+        "read_capacity": throughput.get("ReadCapacityUnits", 0),
+        "write_capacity": throughput.get("WriteCapacityUnits", 0),
+    }
+    if projection.get("NonKeyAttributes"):
+        block["non_key_attributes"] = sorted(projection["NonKeyAttributes"])
+    return block
+
+
+def local_index_block(index: dict[str, Any]) -> dict[str, Any]:
+    projection = index.get("Projection") or {}
+    block: dict[str, Any] = {
+        "name": index["IndexName"],
+        "range_key": key_named(index["KeySchema"], "RANGE"),
+        "projection_type": projection.get("ProjectionType"),
+    }
+    if projection.get("NonKeyAttributes"):
+        block["non_key_attributes"] = list(projection["NonKeyAttributes"])
+    return block
+
+
+def attribute_blocks(definitions: list[dict[str, str]] | None) -> list[dict[str, str]]:
+    return [{"name": a["AttributeName"], "type": a["AttributeType"]} for a in definitions or []]
+
+
+def stream_view_type(stream: dict[str, Any] | None) -> str:
+    """As the provider reports it: the view type while the stream is on, else ""."""
+    stream = stream or {}
+    return str(stream.get("StreamViewType", "")) if stream.get("StreamEnabled") else ""
+
+
+def sse_blocks(sse: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """No description means the AWS-owned key, which the provider spells `enabled = false`."""
+    sse = sse or {}
+    return [
+        {
+            "enabled": sse.get("Status") in SSE_IN_FORCE,
+            "kms_key_arn": sse.get("KMSMasterKeyArn", ""),
+        }
+    ]
+
+
+def sse_specification(blocks: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """Enabled → KMS with the given key (or AWS's managed key); disabled → AWS-owned key; no
+    block → nothing sent."""
+    if not blocks:
+        return None
+    block = first_block(blocks)
+    if not block.get("enabled"):
+        return {"Enabled": False}
+    spec: dict[str, Any] = {"Enabled": True, "SSEType": "KMS"}
+    if block.get("kms_key_arn"):
+        spec["KMSMasterKeyId"] = block["kms_key_arn"]
+    return spec
+
+
+def recovery_specification(blocks: list[dict[str, Any]] | None) -> dict[str, Any]:
+    block = first_block(blocks)
+    spec: dict[str, Any] = {"PointInTimeRecoveryEnabled": bool(block.get("enabled"))}
+    if block.get("enabled") and block.get("recovery_period_in_days"):
+        spec["RecoveryPeriodInDays"] = int(block["recovery_period_in_days"])
+    return spec
+
+
+def recovery_blocks(backups: dict[str, Any]) -> list[dict[str, Any]]:
+    """DescribeContinuousBackups' point-in-time recovery as the provider's block."""
+    recovery = backups.get("PointInTimeRecoveryDescription") or {}
+    block: dict[str, Any] = {"enabled": recovery.get("PointInTimeRecoveryStatus") == "ENABLED"}
+    if recovery.get("RecoveryPeriodInDays") is not None:
+        block["recovery_period_in_days"] = recovery["RecoveryPeriodInDays"]
+    return [block]
+
+
+def ttl_blocks(ttl: dict[str, Any]) -> list[dict[str, Any]]:
+    """DescribeTimeToLive's answer as the provider's block."""
+    return [
+        {
+            "attribute_name": ttl.get("AttributeName", ""),
+            "enabled": ttl.get("TimeToLiveStatus") in TTL_ON,
+        }
+    ]
+
+
+# Where each attribute lives in DescribeTable's `Table`, what CreateTable and UpdateTable take
+# it as, and which changes replace the table. The key schema, attribute definitions, indexes,
+# capacity and stream are built from several attributes at once (`create_table_params`) and
+# changed by the driver's own steps (`Table.update`): their rows say where they are read from.
+TABLE = AttributeTable(
+    Attr("name", "TableName", force_new=True),
+    Attr("arn", "TableArn", computed=True),
+    Attr("hash_key", "KeySchema", create=False, force_new=True,
+         from_api=lambda keys: key_named(keys or [], "HASH")),
+    Attr("range_key", "KeySchema", create=False, force_new=True,
+         from_api=lambda keys: key_named(keys or [], "RANGE")),
+    Attr("attribute", "AttributeDefinitions", create=False, update=True,
+         from_api=attribute_blocks),
+    Attr("global_secondary_index", "GlobalSecondaryIndexes", create=False,
+         update="GlobalSecondaryIndexUpdates",
+         from_api=lambda indexes: [global_index_block(i) for i in indexes or []]),
+    Attr("local_secondary_index", "LocalSecondaryIndexes", create=False, force_new=True,
+         from_api=lambda indexes: [local_index_block(i) for i in indexes] if indexes else None),
+    # AWS omits the summary for tables that were always provisioned.
+    Attr("billing_mode", "BillingModeSummary.BillingMode", create="BillingMode", update=True,
+         default="PROVISIONED", from_api=lambda mode: mode or "PROVISIONED"),
+    Attr("read_capacity", "ProvisionedThroughput.ReadCapacityUnits", create=False, update=True,
+         from_api=lambda units: units or 0),
+    Attr("write_capacity", "ProvisionedThroughput.WriteCapacityUnits", create=False,
+         update=True, from_api=lambda units: units or 0),
+    Attr("stream_enabled", "StreamSpecification.StreamEnabled", create=False, update=True,
+         from_api=bool),
+    Attr("stream_view_type", "StreamSpecification", create=False,
+         update="StreamSpecification", from_api=stream_view_type),
+    Attr("stream_arn", "LatestStreamArn", computed=True, from_api=lambda arn: arn or ""),
+    Attr("stream_label", "LatestStreamLabel", computed=True, from_api=lambda label: label or ""),
+    Attr("server_side_encryption", "SSEDescription", create="SSESpecification", update=True,
+         from_api=sse_blocks, to_api=sse_specification),
+    # Behind APIs of their own, read by `read`; PITR is retried while AWS is still switching
+    # continuous backups on, and TTL's change depends on what is on now (`set_ttl`).
+    Attr("point_in_time_recovery", create=False,
+         update=Setter("UpdateContinuousBackups", "PointInTimeRecoverySpecification"),
+         to_api=recovery_specification),
+    Attr("ttl", create=False, update=True),
+    Attr("deletion_protection_enabled", "DeletionProtectionEnabled", update=True, from_api=bool),
+    # moto 5.2 neither keeps nor reports a table class: it reads back as the default.
+    Attr("table_class", "TableClassSummary.TableClass", create="TableClass", update=True,
+         default="STANDARD", from_api=lambda table_class: table_class or "STANDARD"),
+    service="dynamodb",
+    create_call="CreateTable",
+    update_call="UpdateTable",
+    described="TableDescription",
+    id_parameter="TableName",
+)  # fmt: skip
+
+TAGS = Tagging("ResourceArn", list_call="list_tags_of_resource")
+
+# Changed by the driver's own steps (one concern per UpdateTable, or APIs of their own); the
+# table's calls change the rest, one UpdateTable each.
+OWN_UPDATES = frozenset(
+    {
+        "billing_mode",
+        "read_capacity",
+        "write_capacity",
+        "stream_enabled",
+        "stream_view_type",
+        "attribute",
+        "global_secondary_index",
+        "point_in_time_recovery",
+        "ttl",
+        "tags",
+    }
+)
+
+
 @resource
 class Table(Resource):
     """`aws_dynamodb_table`: CreateTable plus the settings DynamoDB keeps behind other APIs."""
@@ -64,7 +238,10 @@ class Table(Resource):
     arn_kind = ("dynamodb", "table")
     expected_seconds = 20.0
     replace_needs_consent = True
-    force_new = frozenset({"name", "hash_key", "range_key"})
+    table = TABLE
+    tagging = TAGS
+    tags_on = "arn"
+    deletion_protection = DeletionProtection("deletion_protection_enabled", "table")
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         """Create, wait for ACTIVE, then PITR and TTL: AWS refuses both on a CREATING table."""
@@ -73,7 +250,7 @@ class Table(Resource):
         check_key_attributes(desired)
         existing = describe_table(ddb, name)
         if existing is not None and existing["TableStatus"] == "DELETING":
-            wait_gone(ddb, name)  # the table this one replaces, still being deleted
+            wait_deleted(ddb, name)  # the table this one replaces, still being deleted
         params = create_table_params(desired)
         try:
             retry_while(
@@ -81,15 +258,13 @@ class Table(Resource):
                 retryable=too_many_tables_changing,
                 timeout=CONCURRENT_CREATE_TIMEOUT,
             )
-        except ClientError as exc:
-            if error_code(exc) == "ResourceInUseException":
-                raise DeployerError(
-                    f"DynamoDB table {name} already exists in {ctx.region} and this "
-                    "deployment has no record of creating it (find adopts only a table tagged "
-                    f"{ADDRESS_TAG}={ctx.node.address} after an interrupted create): "
-                    "rename or delete the existing table"
-                ) from exc
-            raise
+        except Conflict as exc:  # ResourceInUseException: the name is taken
+            raise DeployerError(
+                f"DynamoDB table {name} already exists in {ctx.region} and this "
+                "deployment has no record of creating it (find adopts only a table tagged "
+                f"{ADDRESS_TAG}={ctx.node.address} after an interrupted create): "
+                "rename or delete the existing table"
+            ) from exc
         wait_settled(ddb, name, timeout=TABLE_CREATE_TIMEOUT)
         if first_block(desired.get("point_in_time_recovery")).get("enabled"):
             set_point_in_time_recovery(ddb, name, desired)
@@ -97,38 +272,40 @@ class Table(Resource):
             set_ttl(ddb, name, desired, {})
         return name
 
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        table = describe_table(ctx.client("dynamodb"), id)
+        return None if table is None or table["TableStatus"] == "DELETING" else table
+
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        """The table's attributes and tags, then point-in-time recovery and TTL from their
+        own calls; None when the table went meanwhile."""
         ddb = ctx.client("dynamodb")
         try:
-            table = ddb.describe_table(TableName=id)["Table"]
-            if table["TableStatus"] == "DELETING":
+            live = super().read(ctx, id)
+            if live is None:
                 return None
-            backups = ddb.describe_continuous_backups(TableName=id)["ContinuousBackupsDescription"]
+            backups = ddb.describe_continuous_backups(TableName=id)
             ttl = ddb.describe_time_to_live(TableName=id).get("TimeToLiveDescription", {})
-            tags = list_tags(ddb, table["TableArn"])
-        except ClientError as exc:
-            if table_missing(exc):
-                return None
-            raise
-        return table_attributes(table, backups, ttl, tags)
+        except NotFound:
+            return None
+        live["point_in_time_recovery"] = recovery_blocks(backups["ContinuousBackupsDescription"])
+        live["ttl"] = ttl_blocks(ttl)
+        return live
 
     def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
         """One concern per call, each waited for: AWS rejects UpdateTable while UPDATING."""
         ddb = ctx.client("dynamodb")
-        changed = set(diff_attributes(desired, live, self.write_only))
+        changed = self.changed(desired, live)
         check_key_attributes(desired)
         refuse_table_key_type_change(desired, live)
         wait_settled(ddb, id, timeout=TABLE_UPDATE_TIMEOUT)
-        if "deletion_protection_enabled" in changed:
-            update_table(
-                ddb, id, DeletionProtectionEnabled=bool(desired["deletion_protection_enabled"])
-            )
+        for name in sorted(changed - OWN_UPDATES):
+            self.apply_changes(ctx, id, desired, live, {name})
+            wait_settled(ddb, id, timeout=TABLE_UPDATE_TIMEOUT)
         if changed & {"billing_mode", "read_capacity", "write_capacity"}:
             update_billing(ddb, id, desired, live)
         if changed & {"stream_enabled", "stream_view_type"}:
             update_stream(ddb, id, desired, live)
-        if "server_side_encryption" in changed:
-            update_table(ddb, id, SSESpecification=sse_specification(desired))
         if changed & {"global_secondary_index", "attribute"}:
             update_indexes(ddb, id, desired, live)
         if "point_in_time_recovery" in changed:
@@ -136,19 +313,21 @@ class Table(Resource):
         if "ttl" in changed:
             set_ttl(ddb, id, desired, live)
         if "tags" in changed:
-            update_tags(ddb, live["arn"], desired.get("tags") or {}, live.get("tags"))
+            self.update_tags(ctx, id, desired, live)
 
-    def check_delete(self, ctx: Context, id: str) -> str | None:
-        """Deletion protection holds unless the user switches it off for this destroy."""
-        if ctx.options.get("disable_deletion_protection"):
-            return None
-        table = describe_table(ctx.client("dynamodb"), id)
-        if table is not None and table.get("DeletionProtectionEnabled"):
-            return (
-                f"table {id} has deletion protection on: destroy with "
-                "--disable-deletion-protection to switch it off"
-            )
-        return None
+    def update_tags(
+        self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]
+    ) -> None:
+        """Tag and untag, then wait until ListTagsOfResource shows it: it lags TagResource."""
+        ddb, arn, want = ctx.client("dynamodb"), live["arn"], desired.get("tags") or {}
+        if not TAGS.update(ddb, arn, want, live.get("tags")):
+            return
+        poll(
+            lambda: True if TAGS.read(ddb, arn) == want else None,
+            what=f"the tags of {arn} to show",
+            timeout=TAGS_VISIBLE_TIMEOUT,
+            delay=1.0,
+        )
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
         """Switch deletion protection off (when allowed: `check_delete`), delete, and wait
@@ -160,30 +339,33 @@ class Table(Resource):
         table = describe_table(ddb, id)
         if table is None:
             return
-        if table["TableStatus"] != "DELETING":
-            # DeleteTable and UpdateTable are refused while the table is CREATING or UPDATING.
-            table = wait_settled(ddb, id, timeout=TABLE_UPDATE_TIMEOUT)
-            if table.get("DeletionProtectionEnabled"):
-                update_table(ddb, id, DeletionProtectionEnabled=False)
-            try:
-                ddb.delete_table(TableName=id)
-            except ClientError as exc:
-                if not table_missing(exc):
-                    raise
-        wait_gone(ddb, id)
+        if table["TableStatus"] == "DELETING":
+            wait_deleted(ddb, id)
+            return
+        # DeleteTable and UpdateTable are refused while the table is CREATING or UPDATING.
+        table = wait_settled(ddb, id, timeout=TABLE_UPDATE_TIMEOUT)
+        if table.get("DeletionProtectionEnabled"):
+            protection = "deletion_protection_enabled"
+            self.apply_changes(ctx, id, {protection: False}, {}, {protection})
+            wait_settled(ddb, id, timeout=TABLE_UPDATE_TIMEOUT)
+        delete_and_wait_gone(
+            lambda: ddb.delete_table(TableName=id),
+            lambda: describe_table(ddb, id),
+            what=f"DynamoDB table {id}",
+            timeout=TABLE_DELETE_TIMEOUT,
+            delay=TABLE_POLL_DELAY,
+        )
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
         """The name is deterministic; adopt the table only if it carries this node's address."""
         ddb = ctx.client("dynamodb")
         name: str = desired["name"]
-        table = describe_table(ddb, name)
-        if table is None or table["TableStatus"] == "DELETING":
+        table = self.describe(ctx, name)
+        if table is None:
             return None
         if table["TableStatus"] == "CREATING":
             table = wait_settled(ddb, name, timeout=TABLE_CREATE_TIMEOUT)
-        tags = list_tags(ddb, table["TableArn"])
-        wanted = (desired.get("tags") or {}).get(ADDRESS_TAG)
-        return name if wanted is not None and tags.get(ADDRESS_TAG) == wanted else None
+        return name if is_ours(TAGS.read(ddb, table["TableArn"]), desired) else None
 
     def wait_ready(self, ctx: Context, id: str) -> None:
         wait_settled(ctx.client("dynamodb"), id, timeout=TABLE_UPDATE_TIMEOUT)
@@ -274,149 +456,47 @@ def index_definition(index: dict[str, Any], provisioned: bool) -> dict[str, Any]
     return definition
 
 
-def sse_specification(attributes: dict[str, Any]) -> dict[str, Any]:
-    """Enabled → KMS with the given key (or AWS's managed key); disabled → AWS-owned key."""
-    block = first_block(attributes.get("server_side_encryption"))
-    if not block.get("enabled"):
-        return {"Enabled": False}
-    spec: dict[str, Any] = {"Enabled": True, "SSEType": "KMS"}
-    if block.get("kms_key_arn"):
-        spec["KMSMasterKeyId"] = block["kms_key_arn"]
-    return spec
+def local_index_definition(index: dict[str, Any], hash_key: str) -> dict[str, Any]:
+    projection: dict[str, Any] = {"ProjectionType": index["projection_type"]}
+    if index.get("non_key_attributes"):
+        projection["NonKeyAttributes"] = list(index["non_key_attributes"])
+    return {
+        "IndexName": index["name"],
+        "KeySchema": [
+            {"AttributeName": hash_key, "KeyType": "HASH"},
+            {"AttributeName": index["range_key"], "KeyType": "RANGE"},
+        ],
+        "Projection": projection,
+    }
 
 
 def create_table_params(desired: dict[str, Any]) -> dict[str, Any]:
+    """The table's rows (name, billing mode, encryption, protection, class), and what is built
+    from several attributes: keys, attribute definitions, capacity, indexes, stream, tags."""
     provisioned = is_provisioned(desired)
     params: dict[str, Any] = {
-        "TableName": desired["name"],
+        **TABLE.create_parameters(desired),
         "AttributeDefinitions": attribute_definitions(desired),
         "KeySchema": table_key_schema(desired),
-        "BillingMode": "PROVISIONED" if provisioned else "PAY_PER_REQUEST",
-        "DeletionProtectionEnabled": bool(desired.get("deletion_protection_enabled")),
     }
     if provisioned:
         params["ProvisionedThroughput"] = provisioned_throughput(desired)
     indexes = desired.get("global_secondary_index") or []
     if indexes:
         params["GlobalSecondaryIndexes"] = [index_definition(i, provisioned) for i in indexes]
+    local = desired.get("local_secondary_index") or []
+    if local:
+        params["LocalSecondaryIndexes"] = [
+            local_index_definition(i, desired["hash_key"]) for i in local
+        ]
     if desired.get("stream_enabled"):
         params["StreamSpecification"] = {
             "StreamEnabled": True,
             "StreamViewType": desired["stream_view_type"],
         }
-    if desired.get("server_side_encryption"):
-        params["SSESpecification"] = sse_specification(desired)
-    if desired.get("table_class"):
-        params["TableClass"] = desired["table_class"]
     if desired.get("tags"):
-        params["Tags"] = tag_list(desired["tags"])
+        params["Tags"] = TAGS.to_api(desired["tags"])
     return params
-
-
-# ---------------------------------------------------------------------------------------------
-# DynamoDB responses → Terraform attributes
-# ---------------------------------------------------------------------------------------------
-
-
-def key_blocks(schema: list[dict[str, str]]) -> list[dict[str, str]]:
-    return [{"attribute_name": k["AttributeName"], "key_type": k["KeyType"]} for k in schema]
-
-
-def key_named(schema: list[dict[str, str]], key_type: str) -> str | None:
-    return next((k["AttributeName"] for k in schema if k["KeyType"] == key_type), None)
-
-
-def global_index_block(index: dict[str, Any]) -> dict[str, Any]:
-    projection = index.get("Projection") or {}
-    throughput = index.get("ProvisionedThroughput") or {}
-    block: dict[str, Any] = {
-        "name": index["IndexName"],
-        "key_schema": key_blocks(index["KeySchema"]),
-        "projection_type": projection.get("ProjectionType"),
-        "read_capacity": throughput.get("ReadCapacityUnits", 0),
-        "write_capacity": throughput.get("WriteCapacityUnits", 0),
-    }
-    if projection.get("NonKeyAttributes"):
-        block["non_key_attributes"] = sorted(projection["NonKeyAttributes"])
-    return block
-
-
-def local_index_block(index: dict[str, Any]) -> dict[str, Any]:
-    projection = index.get("Projection") or {}
-    block: dict[str, Any] = {
-        "name": index["IndexName"],
-        "range_key": key_named(index["KeySchema"], "RANGE"),
-        "projection_type": projection.get("ProjectionType"),
-    }
-    if projection.get("NonKeyAttributes"):
-        block["non_key_attributes"] = list(projection["NonKeyAttributes"])
-    return block
-
-
-def table_attributes(
-    table: dict[str, Any],
-    backups: dict[str, Any],
-    ttl: dict[str, Any],
-    tags: dict[str, str],
-) -> dict[str, Any]:
-    """DescribeTable and friends in the provider's attribute names and block shapes."""
-    name = table["TableName"]
-    throughput = table.get("ProvisionedThroughput") or {}
-    stream = table.get("StreamSpecification") or {}
-    stream_enabled = bool(stream.get("StreamEnabled"))
-    sse = table.get("SSEDescription") or {}
-    recovery = backups.get("PointInTimeRecoveryDescription") or {}
-    recovery_block: dict[str, Any] = {
-        "enabled": recovery.get("PointInTimeRecoveryStatus") == "ENABLED"
-    }
-    if recovery.get("RecoveryPeriodInDays") is not None:
-        recovery_block["recovery_period_in_days"] = recovery["RecoveryPeriodInDays"]
-    attributes: dict[str, Any] = {
-        "id": name,
-        "name": name,
-        "arn": table["TableArn"],
-        # AWS omits the summary for tables that were always provisioned.
-        "billing_mode": (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED"),
-        "hash_key": key_named(table["KeySchema"], "HASH"),
-        "read_capacity": throughput.get("ReadCapacityUnits", 0),
-        "write_capacity": throughput.get("WriteCapacityUnits", 0),
-        "attribute": [
-            {"name": a["AttributeName"], "type": a["AttributeType"]}
-            for a in table.get("AttributeDefinitions", [])
-        ],
-        "global_secondary_index": [
-            global_index_block(i) for i in table.get("GlobalSecondaryIndexes") or []
-        ],
-        "stream_enabled": stream_enabled,
-        "stream_view_type": stream.get("StreamViewType", "") if stream_enabled else "",
-        "stream_arn": table.get("LatestStreamArn", ""),
-        "stream_label": table.get("LatestStreamLabel", ""),
-        # No description means the AWS-owned key, which the provider spells `enabled = false`.
-        "server_side_encryption": [
-            {
-                "enabled": sse.get("Status") in SSE_IN_FORCE,
-                "kms_key_arn": sse.get("KMSMasterKeyArn", ""),
-            }
-        ],
-        "point_in_time_recovery": [recovery_block],
-        "ttl": [
-            {
-                "attribute_name": ttl.get("AttributeName", ""),
-                "enabled": ttl.get("TimeToLiveStatus") in TTL_ON,
-            }
-        ],
-        "deletion_protection_enabled": bool(table.get("DeletionProtectionEnabled")),
-        "table_class": (table.get("TableClassSummary") or {}).get("TableClass", "STANDARD"),
-        "tags": user_tags(tags),
-    }
-    range_key = key_named(table["KeySchema"], "RANGE")
-    if range_key:
-        attributes["range_key"] = range_key
-    if table.get("LocalSecondaryIndexes"):
-        attributes["local_secondary_index"] = [
-            local_index_block(i) for i in table["LocalSecondaryIndexes"]
-        ]
-    return attributes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -548,14 +628,10 @@ def update_indexes(ddb: Any, name: str, desired: dict[str, Any], live: dict[str,
 
 
 def set_point_in_time_recovery(ddb: Any, name: str, desired: dict[str, Any]) -> None:
-    block = first_block(desired.get("point_in_time_recovery"))
-    spec: dict[str, Any] = {"PointInTimeRecoveryEnabled": bool(block.get("enabled"))}
-    if block.get("enabled") and block.get("recovery_period_in_days"):
-        spec["RecoveryPeriodInDays"] = int(block["recovery_period_in_days"])
+    """The table's setter (UpdateContinuousBackups), retried while AWS is still switching
+    continuous backups on after CreateTable."""
     retry_while(
-        lambda: ddb.update_continuous_backups(
-            TableName=name, PointInTimeRecoverySpecification=spec
-        ),
+        lambda: TABLE.apply_update(ddb, name, desired, {"point_in_time_recovery"}),
         retryable=backups_not_ready,
         timeout=BACKUPS_AVAILABLE_TIMEOUT,
     )
@@ -594,29 +670,9 @@ def set_ttl(ddb: Any, name: str, desired: dict[str, Any], live: dict[str, Any]) 
         raise
 
 
-def update_tags(ddb: Any, arn: str, desired: dict[str, str], live: dict[str, str] | None) -> None:
-    """Tag, untag, then wait until ListTagsOfResource shows it (it lags TagResource)."""
-    to_set, to_remove = tag_changes(desired, live)
-    if to_set:
-        ddb.tag_resource(ResourceArn=arn, Tags=tag_list(to_set))
-    if to_remove:
-        ddb.untag_resource(ResourceArn=arn, TagKeys=to_remove)
-    poll(
-        lambda: True if user_tags(list_tags(ddb, arn)) == desired else None,
-        what=f"the tags of {arn} to show",
-        timeout=TAGS_VISIBLE_TIMEOUT,
-        delay=1.0,
-    )
-
-
 # ---------------------------------------------------------------------------------------------
 # Finders, status functions and waiters
 # ---------------------------------------------------------------------------------------------
-
-
-def table_missing(exc: BaseException) -> bool:
-    """Not found, in DescribeContinuousBackups' dialect too (TableNotFoundException)."""
-    return is_not_found(exc)
 
 
 def backups_not_ready(exc: BaseException) -> bool:
@@ -632,17 +688,8 @@ def too_many_tables_changing(exc: BaseException) -> bool:
 
 
 def describe_table(ddb: Any, name: str) -> dict[str, Any] | None:
-    try:
-        table: dict[str, Any] = ddb.describe_table(TableName=name)["Table"]
-    except ClientError as exc:
-        if table_missing(exc):
-            return None
-        raise
-    return table
-
-
-def list_tags(ddb: Any, arn: str) -> dict[str, str]:
-    return tag_dict(list(paginate(ddb, "list_tags_of_resource", "Tags", ResourceArn=arn)))
+    answer = or_none(lambda: ddb.describe_table(TableName=name))
+    return dict(answer["Table"]) if answer else None
 
 
 def settled(table: dict[str, Any]) -> bool:
@@ -676,10 +723,10 @@ def wait_settled(ddb: Any, name: str, *, timeout: float) -> dict[str, Any]:
     )
 
 
-def wait_gone(ddb: Any, name: str) -> None:
-    poll(
-        lambda: True if describe_table(ddb, name) is None else None,
-        what=f"DynamoDB table {name} to be deleted",
+def wait_deleted(ddb: Any, name: str) -> None:
+    wait_gone(
+        lambda: describe_table(ddb, name),
+        what=f"DynamoDB table {name}",
         timeout=TABLE_DELETE_TIMEOUT,
         delay=TABLE_POLL_DELAY,
     )

@@ -15,16 +15,10 @@ import base64
 import uuid
 from typing import Any
 
-from deployer.aws import (
-    DeployerError,
-    error_code,
-    is_not_found,
-    tag_changes,
-    tag_dict,
-    tag_list,
-    user_tags,
-)
-from deployer.graph import ADDRESS_TAG
+from botocore.exceptions import ClientError
+
+from deployer.attributes import Attr, Table
+from deployer.aws import AlreadyExists, DeployerError, NotFound, Tagging, error_code, or_none
 from deployer.resource import (
     Context,
     EphemeralResource,
@@ -32,8 +26,11 @@ from deployer.resource import (
     ephemeral,
     resource,
 )
+from deployer.tagging import is_ours
 
 CURRENT_STAGE = "AWSCURRENT"
+# Secrets Manager reports a secret's tags with its description; there is no tag listing.
+TAGS = Tagging("SecretId", list_call=None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -48,24 +45,33 @@ class Secret(Resource):
     type = "aws_secretsmanager_secret"
     arn_kind = ("secretsmanager", "secret")
     policy_attributes = frozenset({"policy"})
-    force_new = frozenset({"name"})
-    # Used only when the secret is deleted; AWS does not report it.
-    write_only = frozenset({"recovery_window_in_days"})
+    tagging = TAGS
+    table = Table(
+        Attr("name", "Name", force_new=True),
+        Attr("arn", "ARN", computed=True),
+        Attr("description", "Description", update=True, from_api=lambda text: text or ""),
+        # Secrets Manager re-encrypts the staged versions with a new key.
+        Attr("kms_key_id", "KmsKeyId", update=True),
+        # Used only when the secret is deleted; AWS does not report it.
+        Attr("recovery_window_in_days", create=False, write_only=True, default=30),
+        service="secretsmanager",
+        create_call="CreateSecret",
+        update_call="UpdateSecret",
+        described="DescribeSecretResponse",
+        id_parameter="SecretId",
+    )
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         sm = ctx.client("secretsmanager")
-        params: dict[str, Any] = {
-            "Name": desired["name"],
-            "Tags": tag_list(desired.get("tags") or {}),
+        params = {
+            **self.table.create_parameters(desired),
+            "Tags": TAGS.to_api(desired.get("tags") or {}),
         }
-        if desired.get("description") is not None:
-            params["Description"] = desired["description"]
-        if desired.get("kms_key_id"):
-            params["KmsKeyId"] = desired["kms_key_id"]
         try:
             return str(sm.create_secret(**params)["ARN"])
-        except Exception as exc:
-            if error_code(exc) not in ("ResourceExistsException", "InvalidRequestException"):
+        except ClientError as exc:
+            # The name is taken: by ours (a retried create), or by a secret being deleted.
+            if not isinstance(exc, AlreadyExists) and error_code(exc) != "InvalidRequestException":
                 raise
             existing = describe_secret(sm, desired["name"])
             if existing is not None and existing.get("DeletedDate"):
@@ -80,42 +86,25 @@ class Secret(Resource):
                 return adopted
             raise
 
+    def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        return live_secret(ctx.client("secretsmanager"), id)
+
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
-        secret = describe_secret(ctx.client("secretsmanager"), id)
-        if secret is None or secret.get("DeletedDate"):
+        """The table's attributes and the tags DescribeSecret reports with them; the id is the
+        ARN (a secret named by its name reads as its ARN)."""
+        secret = self.describe(ctx, id)
+        if secret is None:
             return None
         return {
             "id": secret["ARN"],
-            "arn": secret["ARN"],
-            "name": secret["Name"],
-            "description": secret.get("Description", ""),
-            "kms_key_id": secret.get("KmsKeyId"),
-            "tags": user_tags(tag_dict(secret.get("Tags"))),
+            **self.table.read(secret),
+            "tags": TAGS.from_api(secret.get("Tags")),
         }
-
-    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
-        sm = ctx.client("secretsmanager")
-        changes: dict[str, Any] = {}
-        if desired.get("description") is not None and desired["description"] != live.get(
-            "description"
-        ):
-            changes["Description"] = desired["description"]
-        if desired.get("kms_key_id") and desired["kms_key_id"] != live.get("kms_key_id"):
-            # Secrets Manager re-encrypts the staged versions with the new key.
-            changes["KmsKeyId"] = desired["kms_key_id"]
-        if changes:
-            sm.update_secret(SecretId=id, **changes)
-        to_set, to_remove = tag_changes(desired.get("tags") or {}, live.get("tags"))
-        if to_set:
-            sm.tag_resource(SecretId=id, Tags=tag_list(to_set))
-        if to_remove:
-            sm.untag_resource(SecretId=id, TagKeys=to_remove)
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
         """Schedules the deletion after the recovery window (0: at once), as Terraform does."""
         sm = ctx.client("secretsmanager")
-        secret = describe_secret(sm, id)
-        if secret is None or secret.get("DeletedDate"):
+        if live_secret(sm, id) is None:
             return
         window = ctx.node.attributes.get("recovery_window_in_days")
         params: dict[str, Any] = {"SecretId": id}
@@ -125,16 +114,15 @@ class Secret(Resource):
             params["RecoveryWindowInDays"] = int(window)
         try:
             sm.delete_secret(**params)
-        except Exception as exc:
-            if not (is_not_found(exc) or marked_for_deletion(exc)):
+        except NotFound:
+            return
+        except ClientError as exc:
+            if not marked_for_deletion(exc):
                 raise
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
-        secret = describe_secret(ctx.client("secretsmanager"), desired["name"])
-        if secret is None or secret.get("DeletedDate"):
-            return None
-        tags = tag_dict(secret.get("Tags"))
-        if tags.get(ADDRESS_TAG) != (desired.get("tags") or {}).get(ADDRESS_TAG):
+        secret = live_secret(ctx.client("secretsmanager"), desired["name"])
+        if secret is None or not is_ours(TAGS.from_api(secret.get("Tags")), desired):
             return None
         return str(secret["ARN"])
 
@@ -148,11 +136,12 @@ class SecretVersion(Resource):
     it forces a new resource: PutSecretValue makes a new version (a new id), which takes
     `AWSCURRENT`; the old one keeps `AWSPREVIOUS`. The version is compared with what was last
     applied, not read from AWS (which does not know it): that comparison is the engine's to make
-    (see the report of this module), so the attribute is also listed in `write_only`.
+    (see the report of this module), so the attribute is also write-only.
 
-    Delete does what the provider does: it removes the version's staging labels except
-    `AWSCURRENT`, which AWS lets no one remove without moving it to another version; the value
-    itself goes with the secret.
+    Staging labels a node names move to this version in place (`update`), as the provider
+    moves them; those it drops are taken off, except `AWSCURRENT`, which AWS lets no one remove
+    without moving it to another version. Delete does what the provider does: it removes the
+    version's labels except `AWSCURRENT`; the value itself goes with the secret.
 
     No `find`: an interrupted create is simply made again. The new version becomes current, and
     the database reads its password from the current version, so the two stay in step.
@@ -160,8 +149,26 @@ class SecretVersion(Resource):
 
     type = "aws_secretsmanager_secret_version"
     taggable = False
-    force_new = frozenset({"secret_id", "secret_string_wo_version"})
-    write_only = frozenset({"secret_string_wo_version"})
+    table = Table(
+        Attr("secret_id", create="SecretId", force_new=True),
+        Attr("secret_string_wo", create="SecretString", write_only=True),
+        Attr("secret_string_wo_version", create=False, force_new=True, write_only=True),
+        # The secret's ARN, from DescribeSecret (`read`).
+        Attr("arn", computed=True),
+        Attr("version_id", "VersionId", computed=True),
+        Attr(
+            "version_stages",
+            "VersionStages",
+            create="VersionStages",
+            update=True,
+            from_api=lambda stages: sorted(stages or []),
+            to_api=list,
+        ),
+        service="secretsmanager",
+        create_call="PutSecretValue",
+        described="SecretVersionsListEntry",
+        id_parameter="SecretId",
+    )
     # Terraform's import reads the value back as `secret_string` and cannot know
     # `secret_string_wo_version`; both force a replacement (a new password) unless ignored.
     import_ignores = frozenset({"secret_string", "secret_string_wo_version"})
@@ -171,8 +178,7 @@ class SecretVersion(Resource):
         if not isinstance(value, str) or not value:
             raise DeployerError(f"{ctx.node.key}: secret_string_wo has no value to put")
         put = ctx.client("secretsmanager").put_secret_value(
-            SecretId=desired["secret_id"],
-            SecretString=value,
+            **self.table.create_parameters(desired),
             # A retried request (botocore's) must not make a second version.
             ClientRequestToken=str(uuid.uuid4()),
         )
@@ -181,38 +187,36 @@ class SecretVersion(Resource):
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
         secret_id, version_id = parse_version_id(id)
         sm = ctx.client("secretsmanager")
-        secret = describe_secret(sm, secret_id)
-        if secret is None or secret.get("DeletedDate"):
+        secret = live_secret(sm, secret_id)
+        if secret is None:
             return None
         version = find_version(sm, secret_id, version_id)
         if version is None:
             return None
         return {
             "id": id,
+            **self.table.read(version),
             "arn": secret["ARN"],
             "secret_id": secret_id,
-            "version_id": version_id,
-            "version_stages": sorted(version.get("VersionStages") or []),
         }
+
+    def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
+        """Staging labels move with calls of their own (one per label); nothing else changes
+        in place."""
+        changed = self.changed(desired, live)
+        if "version_stages" in changed:
+            move_stages(ctx.client("secretsmanager"), id, desired["version_stages"], live)
+        self.apply_changes(ctx, id, desired, live, changed - {"version_stages"})
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
         secret_id, version_id = parse_version_id(id)
         sm = ctx.client("secretsmanager")
-        secret = describe_secret(sm, secret_id)
-        if secret is None or secret.get("DeletedDate"):
+        if live_secret(sm, secret_id) is None:
             return
         version = find_version(sm, secret_id, version_id)
         for stage in (version or {}).get("VersionStages") or []:
-            if stage == CURRENT_STAGE:
-                continue
-            try:
-                sm.update_secret_version_stage(
-                    SecretId=secret_id, VersionStage=stage, RemoveFromVersionId=version_id
-                )
-            except Exception as exc:
-                if is_not_found(exc) or marked_for_deletion(exc):
-                    return
-                raise
+            if stage != CURRENT_STAGE:
+                remove_stage(sm, secret_id, version_id, stage)
 
 
 @ephemeral
@@ -221,26 +225,27 @@ class RandomPassword(EphemeralResource):
     GetRandomPassword each time it is opened; never stored."""
 
     type = "aws_secretsmanager_random_password"
-    # The provider's arguments and GetRandomPassword's parameters, one to one.
-    PARAMETERS = {
-        "password_length": "PasswordLength",
-        "exclude_characters": "ExcludeCharacters",
-        "exclude_numbers": "ExcludeNumbers",
-        "exclude_punctuation": "ExcludePunctuation",
-        "exclude_uppercase": "ExcludeUppercase",
-        "exclude_lowercase": "ExcludeLowercase",
-        "include_space": "IncludeSpace",
-        "require_each_included_type": "RequireEachIncludedType",
-    }
+    # The provider's arguments are GetRandomPassword's parameters, one to one.
+    table = Table(
+        Attr("password_length", create="PasswordLength"),
+        Attr("exclude_characters", create="ExcludeCharacters"),
+        Attr("exclude_numbers", create="ExcludeNumbers"),
+        Attr("exclude_punctuation", create="ExcludePunctuation"),
+        Attr("exclude_uppercase", create="ExcludeUppercase"),
+        Attr("exclude_lowercase", create="ExcludeLowercase"),
+        Attr("include_space", create="IncludeSpace"),
+        Attr("require_each_included_type", create="RequireEachIncludedType"),
+        Attr("random_password", "RandomPassword", computed=True),
+        service="secretsmanager",
+        create_call="GetRandomPassword",
+        described="GetRandomPasswordResponse",
+    )
 
     def read(self, ctx: Context, desired: dict[str, Any]) -> dict[str, Any] | None:
-        params = {
-            api: desired[name]
-            for name, api in self.PARAMETERS.items()
-            if desired.get(name) is not None
-        }
-        answer = ctx.client("secretsmanager").get_random_password(**params)
-        return {**desired, "random_password": answer["RandomPassword"]}
+        answer = ctx.client("secretsmanager").get_random_password(
+            **self.table.create_parameters(desired)
+        )
+        return {**desired, **self.table.read(answer)}
 
 
 @ephemeral
@@ -249,33 +254,43 @@ class SecretVersionValue(EphemeralResource):
     write-only attributes only (the current version unless `version_id` or `version_stage`)."""
 
     type = "aws_secretsmanager_secret_version"
+    table = Table(
+        Attr("secret_id", create="SecretId"),
+        Attr("version_id", "VersionId", create="VersionId"),
+        Attr("version_stage", create="VersionStage"),
+        Attr("arn", "ARN", computed=True),
+        Attr("version_stages", "VersionStages", computed=True,
+             from_api=lambda stages: sorted(stages or [])),
+        Attr("created_date", "CreatedDate", computed=True,
+             from_api=lambda date: date.isoformat() if date else None),
+        Attr("secret_string", "SecretString", computed=True),
+        Attr("secret_binary", "SecretBinary", computed=True,
+             from_api=lambda data: base64.b64encode(data).decode() if data else None),
+        service="secretsmanager",
+        create_call="GetSecretValue",
+        described="GetSecretValueResponse",
+    )  # fmt: skip
 
     def read(self, ctx: Context, desired: dict[str, Any]) -> dict[str, Any] | None:
-        params: dict[str, Any] = {"SecretId": desired["secret_id"]}
-        if desired.get("version_id"):
-            params["VersionId"] = desired["version_id"]
-        if desired.get("version_stage"):
-            params["VersionStage"] = desired["version_stage"]
+        params = self.table.create_parameters(
+            {name: value for name, value in desired.items() if value}  # "" asks for nothing
+        )
         try:
             value = ctx.client("secretsmanager").get_secret_value(**params)
-        except Exception as exc:
-            if is_not_found(exc) or marked_for_deletion(exc):
+        except NotFound:
+            return None
+        except ClientError as exc:
+            if marked_for_deletion(exc):
                 return None
             raise
-        result: dict[str, Any] = {
-            "arn": value["ARN"],
-            "secret_id": desired["secret_id"],
-            "version_id": value["VersionId"],
-            "version_stages": sorted(value.get("VersionStages") or []),
-            "created_date": (
-                value["CreatedDate"].isoformat() if value.get("CreatedDate") else None
-            ),
-        }
-        if "SecretString" in value:
-            result["secret_string"] = value["SecretString"]
-        if "SecretBinary" in value:
-            result["secret_binary"] = base64.b64encode(value["SecretBinary"]).decode()
-        return result
+        read = self.table.read(value)
+        # Of the value, only the form the secret holds.
+        held = {k: v for k, v in read.items() if v is not None or k not in VALUE_FORMS}
+        return {**held, "secret_id": desired["secret_id"]}
+
+
+# The two forms a secret's value takes; a secret holds one of them.
+VALUE_FORMS = frozenset({"secret_string", "secret_binary"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,13 +314,14 @@ def parse_version_id(id: str) -> tuple[str, str]:
 
 def describe_secret(sm: Any, secret_id: str) -> dict[str, Any] | None:
     """DescribeSecret (no value), None when there is no such secret."""
-    try:
-        secret: dict[str, Any] = sm.describe_secret(SecretId=secret_id)
-    except Exception as exc:
-        if is_not_found(exc):
-            return None
-        raise
-    return secret
+    answer = or_none(lambda: sm.describe_secret(SecretId=secret_id))
+    return dict(answer) if answer is not None else None
+
+
+def live_secret(sm: Any, secret_id: str) -> dict[str, Any] | None:
+    """The secret, None when it is gone or scheduled for deletion."""
+    secret = describe_secret(sm, secret_id)
+    return None if secret is None or secret.get("DeletedDate") else secret
 
 
 def find_version(sm: Any, secret_id: str, version_id: str) -> dict[str, Any] | None:
@@ -313,18 +329,45 @@ def find_version(sm: Any, secret_id: str, version_id: str) -> dict[str, Any] | N
     labels to later ones still exists (AWS removes such versions only beyond 100 of them)."""
     params: dict[str, Any] = {"SecretId": secret_id, "IncludeDeprecated": True, "MaxResults": 100}
     while True:  # botocore has no paginator for ListSecretVersionIds
-        try:
-            page = sm.list_secret_version_ids(**params)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        page = or_none(lambda: sm.list_secret_version_ids(**params))
+        if page is None:
+            return None
         for version in page.get("Versions", []):
             if version.get("VersionId") == version_id:
                 return dict(version)
         if not page.get("NextToken"):
             return None
         params["NextToken"] = page["NextToken"]
+
+
+def move_stages(sm: Any, id: str, stages: list[str], live: dict[str, Any]) -> None:
+    """Bring the version's staging labels to `stages`: first take off those it should not have
+    (`AWSCURRENT` only moves), then move to it those it lacks from the versions holding them
+    (AWS hands `AWSPREVIOUS` to the version `AWSCURRENT` leaves)."""
+    secret_id, version_id = parse_version_id(id)
+    want, have = set(stages), set(live.get("version_stages") or [])
+    for stage in sorted(have - want - {CURRENT_STAGE}):
+        remove_stage(sm, secret_id, version_id, stage)
+    held = (describe_secret(sm, secret_id) or {}).get("VersionIdsToStages", {})
+    holders = {stage: holder for holder, labels in held.items() for stage in labels}
+    for stage in sorted(want - have):
+        moved: dict[str, Any] = {"MoveToVersionId": version_id}
+        if stage in holders:
+            moved["RemoveFromVersionId"] = holders[stage]
+        sm.update_secret_version_stage(SecretId=secret_id, VersionStage=stage, **moved)
+
+
+def remove_stage(sm: Any, secret_id: str, version_id: str, stage: str) -> None:
+    """Take a staging label off a version; a secret gone or being deleted has none to take."""
+    try:
+        sm.update_secret_version_stage(
+            SecretId=secret_id, VersionStage=stage, RemoveFromVersionId=version_id
+        )
+    except NotFound:
+        return
+    except ClientError as exc:
+        if not marked_for_deletion(exc):
+            raise
 
 
 def marked_for_deletion(exc: BaseException) -> bool:

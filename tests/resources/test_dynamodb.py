@@ -504,3 +504,52 @@ def test_unusable_kms_key_fails_the_wait_at_once(deployment: Any, client_for: An
     driver, ctx = deployment.driver_and_context(IDEMPOTENCY)
     with pytest.raises(DeployerError, match="cannot use its KMS key"):
         driver.wait_ready(ctx, IDEMPOTENCY_NAME)
+
+
+def test_default_billing_mode_changed_outside_is_put_back(deployment: Any, client_for: Any) -> None:
+    """Left unset, `billing_mode` is the provider's PROVISIONED: switched to on-demand behind
+    the deployer's back, it is planned back as an in-place update. (moto keeps no table class,
+    the other default, so it cannot show that one drift.)"""
+    attributes = deployment.graph.node(IDEMPOTENCY).attributes
+    del attributes["billing_mode"]
+    attributes.update(read_capacity=5, write_capacity=2)
+    deployment.apply(IDEMPOTENCY)
+    assert table(client_for, IDEMPOTENCY_NAME)["BillingModeSummary"]["BillingMode"] == (
+        "PROVISIONED"
+    )
+    client_for("dynamodb").update_table(TableName=IDEMPOTENCY_NAME, BillingMode="PAY_PER_REQUEST")
+    change = deployment.plan(IDEMPOTENCY).changes[IDEMPOTENCY]
+    assert change.action.value == "update" and "billing_mode" in change.diffs
+    deployment.apply(IDEMPOTENCY)
+    described = table(client_for, IDEMPOTENCY_NAME)
+    assert described["BillingModeSummary"]["BillingMode"] == "PROVISIONED"
+    assert described["ProvisionedThroughput"]["ReadCapacityUnits"] == 5
+    assert deployment.diff(IDEMPOTENCY) == {}
+
+
+def test_local_index_is_made_with_the_table(deployment: Any, client_for: Any) -> None:
+    """A local secondary index exists only from CreateTable on (changing it replaces the
+    table): it is sent there and read back."""
+    attributes = deployment.graph.node(IDEMPOTENCY).attributes
+    attributes["range_key"] = "created_at"
+    attributes["attribute"] = [
+        *attributes["attribute"],
+        {"name": "created_at", "type": "S"},
+        {"name": "status", "type": "S"},
+    ]
+    attributes["local_secondary_index"] = [
+        {"name": "by_status", "range_key": "status", "projection_type": "KEYS_ONLY"}
+    ]
+    deployment.apply(IDEMPOTENCY)
+    (index,) = table(client_for, IDEMPOTENCY_NAME)["LocalSecondaryIndexes"]
+    assert index["IndexName"] == "by_status"
+    assert index["KeySchema"] == [
+        {"AttributeName": "idempotency_key", "KeyType": "HASH"},
+        {"AttributeName": "status", "KeyType": "RANGE"},
+    ]
+    assert deployment.diff(IDEMPOTENCY) == {}
+    attributes["local_secondary_index"] = [
+        {"name": "by_status", "range_key": "created_at", "projection_type": "KEYS_ONLY"}
+    ]
+    change = deployment.plan(IDEMPOTENCY).changes[IDEMPOTENCY]
+    assert change.action.value == "replace" and change.forces == ["local_secondary_index"]

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
@@ -432,3 +433,36 @@ def test_the_password_is_opened_at_apply_only_and_never_stored(
         assert not [a for a in state.addresses() if a.startswith("ephemeral.")]
     text = "".join(p.read_text() for p in (tmp_path / "state").iterdir())
     assert password not in text and "random_password" not in text
+
+
+def test_version_stages_move_to_the_version_in_place(deployment: Any, client_for: Any) -> None:
+    """A label the node names moves to its version from the one holding it, without a new
+    version; AWS hands AWSPREVIOUS to the version AWSCURRENT left."""
+    deployment.apply(VERSION)
+    id = deployment.entry(VERSION)["id"]
+    version_id = parse_version_id(id)[1]
+    sm = client_for("secretsmanager")
+    newer = sm.put_secret_value(SecretId=NAME, SecretString="{}")["VersionId"]
+    assert version_stages(client_for)[version_id] == ["AWSPREVIOUS"]
+    deployment.graph.node(VERSION).attributes["version_stages"] = ["AWSCURRENT"]
+    change = deployment.plan(VERSION).changes[VERSION]
+    assert change.action.value == "update" and set(change.diffs) == {"version_stages"}
+    deployment.apply(VERSION)
+    stages = version_stages(client_for)
+    assert stages[version_id] == ["AWSCURRENT"] and stages[newer] == ["AWSPREVIOUS"]
+    assert deployment.entry(VERSION)["id"] == id
+    assert deployment.diff(VERSION) == {}
+
+
+@pytest.mark.parametrize("driver", [RandomPassword, SecretVersionValue])
+def test_the_ephemeral_readers_tables_name_what_the_api_has(driver: Any) -> None:
+    """Their tables are outside the registry's check (no vendored schema for ephemeral
+    resources): every parameter and field they name exists in botocore's model."""
+    model = botocore.session.get_session().get_service_model("secretsmanager")
+    table = driver.table
+    parameters = model.operation_model(table.create_call).input_shape.members
+    fields = model.shape_for(table.described).members
+    assert [
+        r.name for r in table if r.create_parameter and r.create_parameter not in parameters
+    ] == []
+    assert [r.name for r in table if r.field and r.field not in fields] == []

@@ -1,9 +1,10 @@
-"""RDS drivers against moto: subnet and parameter groups, the primary instance and its master
-password, the secondary's read replica and backups replication.
+"""The RDS instance driver against moto (resources/rds/instance.py): the primary instance and its
+master password, the secondary's read replica (with the backups replication it shares a source
+with).
 
 Where moto 5.2 departs from RDS on what these drivers rely on (monitoring and Performance Insights
-settings, ModifyDBSubnetGroup, ResetDBParameterGroup, cross-region replicas, replicas of a source
-with a managed master password), the `emulator` package's `install_extensions` (emulator/rds.py)
+settings, cross-region replicas, replicas of a source with a managed master password, the
+automated-backups replication), the `emulator` package's `install_extensions` (emulator/rds.py)
 corrects it, for the sandbox and for these tests alike (the conftest `aws` fixture installs it), so
 that the assertions hold for AWS's behaviour rather than moto's.
 """
@@ -18,16 +19,13 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from botocore.stub import Stubber
 
 from deployer.aws import DeployerError
 from deployer.model import Json, JsonDecode, Ref
-from resources.rds import master_password, modify_parameters, read_parameters
-from stack.database import DB_PARAMETERS, final_snapshot_identifier
+from resources.rds.instance import master_password, modify_parameters
+from stack.database import final_snapshot_identifier
 
 DB = "primary:aws_db_instance.main"
-SUBNET_GROUP = "primary:aws_db_subnet_group.main"
-PARAMETER_GROUP = "primary:aws_db_parameter_group.postgres"
 REPLICA = "secondary:aws_db_instance.replica"
 BACKUPS = "secondary:aws_db_instance_automated_backups_replication.main"
 PRIMARY_KEY = "primary:aws_kms_key.rds"
@@ -141,154 +139,6 @@ def test_no_node_carries_a_password(deployment: Any) -> None:
 def test_the_replica_and_backups_wait_for_a_ready_primary(deployment: Any) -> None:
     for key in (REPLICA, BACKUPS):
         assert (DB, True) in deployment.graph.dependencies(key)
-
-
-# --- subnet group ----------------------------------------------------------------------------
-
-
-def test_subnet_group_round_trip(deployment: Any, client_for: Any) -> None:
-    deployment.apply(SUBNET_GROUP)
-    assert deployment.diff(SUBNET_GROUP) == {}
-    group = client_for("rds").describe_db_subnet_groups(DBSubnetGroupName="payments-db-dev")[
-        "DBSubnetGroups"
-    ][0]
-    private = {deployment.entry(f"primary:aws_subnet.private_{suffix}")["id"] for suffix in "abc"}
-    assert {s["SubnetIdentifier"] for s in group["Subnets"]} == private
-    assert group["VpcId"] == deployment.entry("primary:aws_vpc.main")["id"]
-    tags = client_for("rds").list_tags_for_resource(ResourceName=group["DBSubnetGroupArn"])
-    assert {"Key": "deployer:address", "Value": "aws_db_subnet_group.main"} in tags["TagList"]
-
-
-def test_subnet_group_description_and_subnets_update_in_place(
-    deployment: Any, client_for: Any
-) -> None:
-    deployment.apply(SUBNET_GROUP)
-    attributes = deployment.graph.node(SUBNET_GROUP).attributes
-    attributes["description"] = "two subnets only"
-    attributes["subnet_ids"] = attributes["subnet_ids"][:2]
-    assert deployment.plan(SUBNET_GROUP).changes[SUBNET_GROUP].action.value == "update"
-    deployment.apply(SUBNET_GROUP)
-    group = client_for("rds").describe_db_subnet_groups(DBSubnetGroupName="payments-db-dev")[
-        "DBSubnetGroups"
-    ][0]
-    assert group["DBSubnetGroupDescription"] == "two subnets only"
-    assert len(group["Subnets"]) == 2
-    assert deployment.entry(SUBNET_GROUP)["id"] == "payments-db-dev"
-    assert deployment.diff(SUBNET_GROUP) == {}
-
-
-def test_subnet_group_delete_and_disappear(deployment: Any, client_for: Any) -> None:
-    deployment.apply(SUBNET_GROUP)
-    driver, ctx = deployment.driver_and_context(SUBNET_GROUP)
-    driver.delete(ctx, "payments-db-dev", None)
-    assert driver.read(ctx, "payments-db-dev") is None
-    driver.delete(ctx, "payments-db-dev", None)
-    assert deployment.plan(SUBNET_GROUP).changes[SUBNET_GROUP].action.value == "create"
-
-
-# --- parameter group -------------------------------------------------------------------------
-
-
-def test_parameter_group_round_trip(deployment: Any, client_for: Any) -> None:
-    deployment.apply(PARAMETER_GROUP)
-    assert deployment.diff(PARAMETER_GROUP) == {}
-    rds_client = client_for("rds")
-    group = rds_client.describe_db_parameter_groups(
-        DBParameterGroupName="payments-db-postgres15-dev"
-    )["DBParameterGroups"][0]
-    assert group["DBParameterGroupFamily"] == "postgres15"
-    parameters = {
-        p["ParameterName"]: (p["ParameterValue"], p["ApplyMethod"])
-        for p in rds_client.describe_db_parameters(
-            DBParameterGroupName="payments-db-postgres15-dev", Source="user"
-        )["Parameters"]
-    }
-    assert parameters["rds.force_ssl"] == ("1", "immediate")
-    assert parameters == {name: (value, method) for name, value, method in DB_PARAMETERS}
-
-
-def test_parameter_value_change_updates_in_place(deployment: Any, client_for: Any) -> None:
-    deployment.apply(PARAMETER_GROUP)
-    blocks = deployment.graph.node(PARAMETER_GROUP).attributes["parameter"]
-    slow = next(b for b in blocks if b["name"] == "log_min_duration_statement")
-    slow["value"] = "250"
-    plan = deployment.plan(PARAMETER_GROUP)
-    assert plan.changes[PARAMETER_GROUP].action.value == "update"
-    calls = capture(deployment, "ModifyDBParameterGroup")
-    deployment.apply(PARAMETER_GROUP)
-    assert [p["ParameterName"] for call in calls for p in call["Parameters"]] == [
-        "log_min_duration_statement"
-    ]
-    values = {
-        p["ParameterName"]: p["ParameterValue"]
-        for p in client_for("rds").describe_db_parameters(
-            DBParameterGroupName="payments-db-postgres15-dev", Source="user"
-        )["Parameters"]
-    }
-    assert values["log_min_duration_statement"] == "250"
-    assert deployment.entry(PARAMETER_GROUP)["id"] == "payments-db-postgres15-dev"
-    assert deployment.diff(PARAMETER_GROUP) == {}
-
-
-def test_parameter_dropped_from_the_node_is_reset(deployment: Any, client_for: Any) -> None:
-    deployment.apply(PARAMETER_GROUP)
-    attributes = deployment.graph.node(PARAMETER_GROUP).attributes
-    attributes["parameter"] = [b for b in attributes["parameter"] if b["name"] != "log_lock_waits"]
-    deployment.apply(PARAMETER_GROUP)
-    names = {
-        p["ParameterName"]
-        for p in client_for("rds").describe_db_parameters(
-            DBParameterGroupName="payments-db-postgres15-dev", Source="user"
-        )["Parameters"]
-    }
-    assert "log_lock_waits" not in names and "rds.force_ssl" in names
-    assert deployment.diff(PARAMETER_GROUP) == {}
-
-
-def test_parameter_group_family_change_forces_replacement(deployment: Any) -> None:
-    deployment.apply(PARAMETER_GROUP)
-    deployment.graph.node(PARAMETER_GROUP).attributes["family"] = "postgres16"
-    change = deployment.plan(PARAMETER_GROUP).changes[PARAMETER_GROUP]
-    assert change.action.value == "replace"
-    assert change.forces == ["family"]
-
-
-def test_a_parameter_set_to_its_default_reads_back_as_set() -> None:
-    """AWS does not count a parameter set to its default value as `user`, and reports
-    `pending-reboot` for it: the read still reports it as the node set it (no perpetual diff)."""
-    import boto3
-
-    client = boto3.client("rds", region_name="us-east-1")
-    stub = Stubber(client)
-    group = "payments-db-postgres15-dev"
-    stub.add_response(
-        "describe_db_parameters",
-        {"Parameters": [{"ParameterName": "log_connections", "ParameterValue": "1",
-                         "ApplyMethod": "immediate", "Source": "user"}]},
-        {"DBParameterGroupName": group, "Source": "user"},
-    )  # fmt: skip
-    stub.add_response(
-        "describe_db_parameters",
-        {"Parameters": [
-            {"ParameterName": "log_connections", "ParameterValue": "1",
-             "ApplyMethod": "immediate", "Source": "user"},
-            {"ParameterName": "rds.force_ssl", "ParameterValue": "1",
-             "ApplyMethod": "pending-reboot", "Source": "engine-default"},
-            {"ParameterName": "work_mem", "ParameterValue": "4096",
-             "ApplyMethod": "pending-reboot", "Source": "engine-default"},
-        ]},
-        {"DBParameterGroupName": group},
-    )  # fmt: skip
-    wanted = {
-        "rds.force_ssl": {"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"},
-        "log_connections": {"name": "log_connections", "value": "1"},
-    }
-    with stub:
-        blocks = read_parameters(client, group, wanted)
-    assert blocks == [
-        {"name": "log_connections", "value": "1", "apply_method": "immediate"},
-        {"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"},
-    ]
 
 
 # --- the primary instance --------------------------------------------------------------------
@@ -756,52 +606,6 @@ def test_replica_delete_and_disappear(deployment: Any, client_for: Any) -> None:
     assert deployment.plan(REPLICA).changes[REPLICA].action.value == "create"
 
 
-def test_backups_replication_delete_and_disappear(deployment: Any, client_for: Any) -> None:
-    deployment.apply(BACKUPS)
-    arn = deployment.entry(BACKUPS)["id"]
-    driver, ctx = deployment.driver_and_context(BACKUPS)
-    driver.delete(ctx, arn, deployment.read(BACKUPS))
-    assert driver.read(ctx, arn) is None
-    source = describe_db(client_for, "payments-db-dev")
-    assert not source.get("DBInstanceAutomatedBackupsReplications")
-    driver.delete(ctx, arn, None)
-    assert deployment.plan(BACKUPS).changes[BACKUPS].action.value == "create"
-
-
-def test_backups_replication_stopped_outside_is_restarted(deployment: Any, client_for: Any) -> None:
-    deployment.apply(BACKUPS)
-    old = deployment.entry(BACKUPS)["id"]
-    client_for("rds", SECONDARY_REGION).stop_db_instance_automated_backups_replication(
-        SourceDBInstanceArn=attribute(deployment, DB, "arn")
-    )
-    assert deployment.plan(BACKUPS).changes[BACKUPS].action.value == "create"
-    deployment.apply(BACKUPS)
-    assert deployment.entry(BACKUPS)["id"] != old
-
-
-def test_backups_replication_retention_change_forces_replacement(deployment: Any) -> None:
-    deployment.apply(BACKUPS)
-    deployment.graph.node(BACKUPS).attributes["retention_period"] = 14
-    change = deployment.plan(BACKUPS).changes[BACKUPS]
-    assert change.action.value == "replace" and change.forces == ["retention_period"]
-
-
-def test_interrupted_backups_replication_is_adopted(deployment: Any) -> None:
-    deployment.apply(BACKUPS)
-    entry = deployment.entry(BACKUPS)
-    deployment.states()["secondary"].record(
-        "aws_db_instance_automated_backups_replication.main",
-        {
-            "type": "aws_db_instance_automated_backups_replication",
-            "status": "creating",
-            "applied": entry["applied"],
-        },
-    )
-    # AWS refuses a second replication of the same source: without adoption this apply fails.
-    deployment.apply(BACKUPS)
-    assert deployment.entry(BACKUPS)["id"] == entry["id"]
-
-
 def test_delete_refuses_while_deletion_protection_is_on(deployment: Any, client_for: Any) -> None:
     deployment.apply(DB)
     driver, ctx = deployment.driver_and_context(DB)
@@ -810,3 +614,54 @@ def test_delete_refuses_while_deletion_protection_is_on(deployment: Any, client_
         driver.delete(ctx, "payments-db-dev", None)
     db = client_for("rds").describe_db_instances(DBInstanceIdentifier="payments-db-dev")
     assert db["DBInstances"][0]["DeletionProtection"] is True
+
+
+def test_an_availability_zone_the_spec_sets_converges(deployment: Any, client_for: Any) -> None:
+    """The zone is sent at create and read back, and a change replaces the instance (the
+    provider's ForceNew): a spec that sets it plans nothing once applied."""
+    attributes = deployment.graph.node(DB).attributes
+    attributes["multi_az"] = False  # AWS places a Multi-AZ instance itself
+    attributes["availability_zone"] = "us-east-1b"
+    deployment.apply(DB)
+    assert describe_db(client_for, "payments-db-dev")["AvailabilityZone"] == "us-east-1b"
+    assert deployment.diff(DB) == {}
+    assert deployment.plan(DB).changes[DB].action.value == "no-op"
+    attributes["availability_zone"] = "us-east-1c"
+    change = deployment.plan(DB).changes[DB]
+    assert change.action.value == "replace" and change.forces == ["availability_zone"]
+
+
+def test_a_default_changed_outside_is_planned_back_and_healed(
+    deployment: Any, client_for: Any
+) -> None:
+    """Left unset, `copy_tags_to_snapshot` is the provider's default (false): switched on
+    behind the deployer's back, it is planned back as an in-place update."""
+    del deployment.graph.node(DB).attributes["copy_tags_to_snapshot"]
+    deployment.apply(DB)
+    assert describe_db(client_for, "payments-db-dev")["CopyTagsToSnapshot"] is False
+    client_for("rds").modify_db_instance(
+        DBInstanceIdentifier="payments-db-dev", CopyTagsToSnapshot=True, ApplyImmediately=True
+    )
+    change = deployment.plan(DB).changes[DB]
+    assert change.action.value == "update" and set(change.diffs) == {"copy_tags_to_snapshot"}
+    calls = capture(deployment, "ModifyDBInstance")
+    deployment.apply(DB)
+    assert [call.get("CopyTagsToSnapshot") for call in calls] == [False]
+    assert describe_db(client_for, "payments-db-dev")["CopyTagsToSnapshot"] is False
+    assert deployment.diff(DB) == {}
+
+
+def test_replica_create_sends_what_the_node_sets_for_it(deployment: Any) -> None:
+    """What the node sets for the replica is sent, under CreateDBInstanceReadReplica's names."""
+    calls = capture(deployment, "CreateDBInstanceReadReplica", SECONDARY_REGION)
+    deployment.apply(REPLICA)
+    (call,) = calls
+    replica = deployment.graph.node(REPLICA).attributes
+    assert call["DBInstanceIdentifier"] == replica["identifier"]
+    assert call["DBInstanceClass"] == replica["instance_class"]
+    assert call["VpcSecurityGroupIds"] == [
+        deployment.entry("secondary:aws_security_group.db")["id"]
+    ]
+    assert call["EnableIAMDatabaseAuthentication"] is True
+    assert call["EnablePerformanceInsights"] is True
+    assert call["MonitoringInterval"] == 60
