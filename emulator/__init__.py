@@ -37,7 +37,9 @@ a small patch of its own, listed in its module's tuple and applied at most once
   environment variables) is kept and reported;
 - API Gateway and ACM (``emulator.apigateway``): ``APIGATEWAY_CORRECTIONS``: UpdateDomainName,
   and ACM's refusal to delete a certificate in use; an integration created without a timeout
-  reports AWS's default of 29000 ms.
+  reports AWS's default of 29000 ms;
+- ACM (``emulator.acm``): ``ACM_CORRECTIONS``: a requested certificate's KeyAlgorithm is kept
+  and reported.
 
 It patches moto's classes, so it works in the server and in-process under ``moto.mock_aws``
 alike. Every module imports moto lazily, inside its functions: importing this package imports no

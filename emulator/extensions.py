@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from emulator import apigateway, awslambda, dynamodb, ec2, kms, rds, s3
+from emulator import acm, apigateway, awslambda, dynamodb, ec2, kms, rds, s3
 from emulator.patching import install_once
 
 
 def install_extensions() -> None:
     """Patch moto's RDS and KMS classes with the behaviour moto 5.2 lacks, and apply the
     RDS_CORRECTIONS, S3_CORRECTIONS, DYNAMODB_CORRECTIONS, EC2_CORRECTIONS,
-    LAMBDA_CORRECTIONS and APIGATEWAY_CORRECTIONS.
+    LAMBDA_CORRECTIONS, APIGATEWAY_CORRECTIONS and ACM_CORRECTIONS.
 
     Idempotent and thread-safe; affects every moto backend in this process (server or
     ``mock_aws``).
@@ -24,5 +24,6 @@ def install_extensions() -> None:
             *ec2.EC2_CORRECTIONS,
             *awslambda.LAMBDA_CORRECTIONS,
             *apigateway.APIGATEWAY_CORRECTIONS,
+            *acm.ACM_CORRECTIONS,
         )
     )

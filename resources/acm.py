@@ -140,19 +140,6 @@ class Certificate(Resource):
             "tags": TAGGING.read(ctx.client(SERVICE), id),
         }
 
-    def apply_changes(
-        self,
-        ctx: Context,
-        id: str,
-        desired: dict[str, Any],
-        live: dict[str, Any],
-        names: set[str],
-    ) -> None:
-        """What only a new certificate changes is left to the planner (a replacement) rather
-        than refused: the engine also updates right after a create whose read differs, and
-        moto issues an RSA-2048 key whatever `KeyAlgorithm` asks for."""
-        super().apply_changes(ctx, id, desired, live, names - self.force_new)
-
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
         delete_when_released(
             lambda: ctx.client(SERVICE).delete_certificate(CertificateArn=id),
