@@ -76,6 +76,7 @@ CONFLICT_CODES = frozenset(
     {
         "DependencyViolation",
         "InvalidGroup.InUse",
+        "InvalidIPAddress.InUse",
         "ResourceInUseException",
         "ResourceInUse",
         "ResourceConflictException",

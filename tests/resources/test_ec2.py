@@ -9,7 +9,7 @@ from botocore.awsrequest import AWSResponse
 from deployer.aws import DeployerError
 from deployer.graph import build_graph
 from deployer.model import Node, Ref
-from resources.ec2 import flow_log_role_not_ready
+from resources.ec2.flow_logs import flow_log_role_not_ready
 from stack.network import network
 
 VPC = "primary:aws_vpc.main"
