@@ -16,7 +16,6 @@ from resources.ec2.shared import (
     VPC_ENDPOINTS,
     Ec2Resource,
     as_list,
-    find_tagged,
     raise_unsuccessful,
     value_filters,
 )
@@ -131,13 +130,10 @@ class VpcEndpoint(Ec2Resource):
         )
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
-        return find_tagged(
-            ctx.client("ec2"),
-            "describe_vpc_endpoints",
-            "VpcEndpoints",
-            "VpcEndpointId",
+        return self.find_tagged(
+            ctx,
             desired,
-            extra_filters=value_filters(
+            value_filters(
                 {"vpc-id": desired.get("vpc_id"), "service-name": desired.get("service_name")}
             ),
             keep=lambda endpoint: endpoint.get("State", "").lower() not in GONE_ENDPOINT_STATES,

@@ -14,7 +14,6 @@ from resources.ec2.shared import (
     FLOW_LOGS,
     TAGS,
     Ec2Resource,
-    find_tagged,
     raise_unsuccessful,
 )
 
@@ -122,14 +121,7 @@ class FlowLog(Ec2Resource):
         if not any(desired.get(attribute) for attribute in FLOW_LOG_TARGETS):
             return None
         resource_id, _ = flow_log_target(desired)
-        return find_tagged(
-            ctx.client("ec2"),
-            "describe_flow_logs",
-            "FlowLogs",
-            "FlowLogId",
-            desired,
-            extra_filters=[{"Name": "resource-id", "Values": [resource_id]}],
-        )
+        return self.find_tagged(ctx, desired, [{"Name": "resource-id", "Values": [resource_id]}])
 
 
 def flow_log_target(desired: dict[str, Any]) -> tuple[str, str]:

@@ -19,7 +19,6 @@ from resources.ec2.shared import (
     TAGS,
     Ec2Resource,
     empty_as_none,
-    find_tagged,
     value_filters,
 )
 
@@ -101,15 +100,6 @@ class InternetGateway(Ec2Resource):
             timeout=INTERNET_GATEWAY_DETACH_TIMEOUT,
         )
 
-    def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
-        return find_tagged(
-            ctx.client("ec2"),
-            "describe_internet_gateways",
-            "InternetGateways",
-            "InternetGatewayId",
-            desired,
-        )
-
 
 def associate(parameter: str) -> Setter:
     """Associating an address with an instance or a network interface (AssociateAddress)."""
@@ -172,11 +162,6 @@ class ElasticIp(Ec2Resource):
             lambda: ec2.release_address(AllocationId=id),
             what=f"Elastic IP {id}",
             timeout=EIP_RELEASE_TIMEOUT,
-        )
-
-    def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
-        return find_tagged(
-            ctx.client("ec2"), "describe_addresses", "Addresses", "AllocationId", desired
         )
 
 
@@ -271,13 +256,10 @@ class NatGateway(Ec2Resource):
         )
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
-        return find_tagged(
-            ctx.client("ec2"),
-            "describe_nat_gateways",
-            "NatGateways",
-            "NatGatewayId",
+        return self.find_tagged(
+            ctx,
             desired,
-            extra_filters=[
+            [
                 *value_filters({"subnet-id": desired.get("subnet_id")}),
                 {"Name": "state", "Values": ["pending", "available"]},
             ],

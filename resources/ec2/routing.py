@@ -17,7 +17,6 @@ from resources.ec2.shared import (
     ROUTE_TABLES,
     TAGS,
     Ec2Resource,
-    find_tagged,
     value_filters,
 )
 
@@ -116,14 +115,7 @@ class RouteTable(Ec2Resource):
         )
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
-        return find_tagged(
-            ctx.client("ec2"),
-            "describe_route_tables",
-            "RouteTables",
-            "RouteTableId",
-            desired,
-            extra_filters=value_filters({"vpc-id": desired.get("vpc_id")}),
-        )
+        return self.find_tagged(ctx, desired, value_filters({"vpc-id": desired.get("vpc_id")}))
 
 
 # A target created a moment ago may not be visible to CreateRoute yet.

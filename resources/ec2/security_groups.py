@@ -18,7 +18,6 @@ from resources.ec2.shared import (
     SECURITY_GROUPS,
     TAGS,
     Ec2Resource,
-    find_tagged,
     value_filters,
 )
 
@@ -84,15 +83,10 @@ class SecurityGroup(Ec2Resource):
         default allow-all egress rule on an adopted group, and no read would show it.
         """
         ec2 = ctx.client("ec2")
-        group_id = find_tagged(
-            ec2,
-            "describe_security_groups",
-            "SecurityGroups",
-            "GroupId",
+        group_id = self.find_tagged(
+            ctx,
             desired,
-            extra_filters=value_filters(
-                {"vpc-id": desired.get("vpc_id"), "group-name": desired.get("name")}
-            ),
+            value_filters({"vpc-id": desired.get("vpc_id"), "group-name": desired.get("name")}),
         )
         if group_id is not None:
             revoke_default_egress(ec2, group_id)

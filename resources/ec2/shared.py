@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from deployer.attributes import Attr
-from deployer.aws import paginate
+from deployer.aws import paginate, poll
 from deployer.batch import Describe, Item, item_key
 from deployer.resource import Context, Resource
 from deployer.tagging import ADDRESS_TAG, Tagging
@@ -152,30 +152,65 @@ class Ec2Resource(Resource):
         differs from what AWS gives a new resource (`created`, by attribute)."""
         self.apply_changes(ctx, id, desired, created, self.changed(desired, created) & set(created))
 
+    def settle(
+        self,
+        ctx: Context,
+        id: str,
+        desired: dict[str, Any],
+        *,
+        created: dict[str, Any],
+        timeout: float,
+        undo: Callable[[], Any],
+    ) -> None:
+        """Wait until the new resource is `available`, then set what its create call could not
+        take (`set_after_create`); on failure `undo` the create, so that it leaves nothing."""
+        assert self.batched_read is not None
+        describe, by = self.batched_read
+        ec2 = ctx.client("ec2")
+        try:
+            poll(
+                lambda: (describe.fetch_one(ec2, by, id) or {}).get("State") == "available" or None,
+                what=f"{self.ec2_type} {id} to become available",
+                timeout=timeout,
+                delay=2.0,
+            )
+            self.set_after_create(ctx, id, desired, created)
+        except Exception:
+            undo()
+            raise
 
-def find_tagged(
-    ec2: Any,
-    operation: str,
-    result_key: str,
-    id_key: str,
-    desired: dict[str, Any],
-    *,
-    extra_filters: list[dict[str, Any]] | None = None,
-    keep: Callable[[dict[str, Any]], bool] = lambda item: True,
-) -> str | None:
-    """The resource an interrupted create made, by its identity tags (address, workspace,
-    project, environment), so that two environments in one account never adopt each other's.
-    EC2 filters by tag on the server: one call, however many resources the account has."""
-    tags: dict[str, str] = desired.get("tags") or {}
-    if ADDRESS_TAG not in tags:
+    def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
+        return self.find_tagged(ctx, desired)
+
+    def find_tagged(
+        self,
+        ctx: Context,
+        desired: dict[str, Any],
+        filters: list[dict[str, Any]] | None = None,
+        keep: Callable[[Item], bool] = lambda item: True,
+    ) -> str | None:
+        """The resource an interrupted create made, by its identity tags (address, workspace,
+        project, environment), so that two environments in one account never adopt each
+        other's; `filters` narrow the search. The read's describe call, filtered by tag on
+        the server: one call, however many resources the account has."""
+        tags: dict[str, str] = desired.get("tags") or {}
+        if ADDRESS_TAG not in tags:
+            return None
+        assert self.batched_read is not None and self.table is not None
+        describe, _ = self.batched_read
+        by_tags = [
+            {"Name": f"tag:{key}", "Values": [tags[key]]}
+            for key in IDENTITY_TAG_KEYS
+            if key in tags
+        ]
+        found = paginate(
+            ctx.client("ec2"), describe.operation, describe.items, Filters=by_tags + (filters or [])
+        )
+        for item in found:
+            if keep(item):
+                # EC2 names an id alike in its calls and its descriptions (`VpcId`).
+                return str(item[self.table.id_parameter])
         return None
-    filters = [
-        {"Name": f"tag:{key}", "Values": [tags[key]]} for key in IDENTITY_TAG_KEYS if key in tags
-    ]
-    for item in paginate(ec2, operation, result_key, Filters=filters + (extra_filters or [])):
-        if keep(item):
-            return str(item[id_key])
-    return None
 
 
 def value_filters(values: dict[str, Any]) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from deployer.attributes import Attr, Setter, Table
-from deployer.aws import paginate, poll
+from deployer.aws import paginate
 from deployer.batch import BatchRead
 from deployer.resource import Context, resource
 from deployer.unmanaged import Managed, UnmanagedItem
@@ -26,7 +26,6 @@ from resources.ec2.shared import (
     VPCS,
     Ec2Resource,
     attribute_value,
-    find_tagged,
     value_filters,
 )
 
@@ -85,17 +84,14 @@ class Vpc(Ec2Resource):
         vpc_id: str = ec2.create_vpc(
             **self.table.create_parameters(desired), **self.tag_specifications(desired)
         )["Vpc"]["VpcId"]
-        try:
-            poll(
-                lambda: vpc_state(ec2, vpc_id) == "available" or None,
-                what=f"VPC {vpc_id} to become available",
-                timeout=VPC_AVAILABLE_TIMEOUT,
-                delay=2.0,
-            )
-            self.set_after_create(ctx, vpc_id, desired, NEW_VPC_DNS)
-        except Exception:
-            ec2.delete_vpc(VpcId=vpc_id)  # a failed create leaves nothing behind
-            raise
+        self.settle(
+            ctx,
+            vpc_id,
+            desired,
+            created=NEW_VPC_DNS,
+            timeout=VPC_AVAILABLE_TIMEOUT,
+            undo=lambda: ec2.delete_vpc(VpcId=vpc_id),
+        )
         return vpc_id
 
     def batch_reads(self, id: str, recorded: dict[str, Any]) -> list[BatchRead]:
@@ -144,9 +140,6 @@ class Vpc(Ec2Resource):
         delete_when_released(
             lambda: ec2.delete_vpc(VpcId=id), what=f"VPC {id}", timeout=VPC_DELETE_TIMEOUT
         )
-
-    def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
-        return find_tagged(ctx.client("ec2"), "describe_vpcs", "Vpcs", "VpcId", desired)
 
     def unmanaged(self, ctx: Context, id: str, managed: Managed) -> Iterator[UnmanagedItem]:
         """Subnets, security groups and their rules, route tables and routes in the VPC that
@@ -202,17 +195,14 @@ class Subnet(Ec2Resource):
         subnet_id: str = ec2.create_subnet(
             **self.table.create_parameters(desired), **self.tag_specifications(desired)
         )["Subnet"]["SubnetId"]
-        try:
-            poll(
-                lambda: subnet_state(ec2, subnet_id) == "available" or None,
-                what=f"subnet {subnet_id} to become available",
-                timeout=SUBNET_AVAILABLE_TIMEOUT,
-                delay=2.0,
-            )
-            self.set_after_create(ctx, subnet_id, desired, NEW_SUBNET)
-        except Exception:
-            ec2.delete_subnet(SubnetId=subnet_id)  # a failed create leaves nothing behind
-            raise
+        self.settle(
+            ctx,
+            subnet_id,
+            desired,
+            created=NEW_SUBNET,
+            timeout=SUBNET_AVAILABLE_TIMEOUT,
+            undo=lambda: ec2.delete_subnet(SubnetId=subnet_id),
+        )
         return subnet_id
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
@@ -224,14 +214,7 @@ class Subnet(Ec2Resource):
         )
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
-        return find_tagged(
-            ctx.client("ec2"),
-            "describe_subnets",
-            "Subnets",
-            "SubnetId",
-            desired,
-            extra_filters=value_filters({"vpc-id": desired.get("vpc_id")}),
-        )
+        return self.find_tagged(ctx, desired, value_filters({"vpc-id": desired.get("vpc_id")}))
 
 
 # What AWS gives a new subnet of the attributes CreateSubnet does not take.
@@ -242,23 +225,13 @@ NEW_SUBNET: dict[str, Any] = {
 
 
 # ---------------------------------------------------------------------------------------------
-# Finders and status functions
-
-
-def vpc_state(ec2: Any, vpc_id: str) -> str | None:
-    vpc = VPCS.fetch_one(ec2, "vpc-id", vpc_id)
-    return None if vpc is None else str(vpc.get("State"))
+# Finders
 
 
 def vpc_attribute(ec2: Any, vpc_id: str, attribute: str) -> bool:
     """`enableDnsSupport` → the response's `EnableDnsSupport.Value`."""
     result = ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute=attribute)
     return bool(result[attribute[0].upper() + attribute[1:]]["Value"])
-
-
-def subnet_state(ec2: Any, subnet_id: str) -> str | None:
-    subnet = SUBNETS.fetch_one(ec2, "subnet-id", subnet_id)
-    return None if subnet is None else str(subnet.get("State"))
 
 
 # ---------------------------------------------------------------------------------------------
