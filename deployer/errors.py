@@ -77,6 +77,7 @@ CONFLICT_CODES = frozenset(
     {
         "DependencyViolation",
         "InvalidGroup.InUse",
+        "InvalidIPAddress.InUse",
         "ResourceInUseException",
         "ResourceInUse",
         "ResourceConflictException",
