@@ -82,13 +82,8 @@ class VpcEndpoint(Ec2Resource):
     batched_read = (VPC_ENDPOINTS, "vpc-endpoint-id")
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
-        endpoint = ctx.client("ec2").create_vpc_endpoint(
-            **self.table.create_parameters(desired),
-            # Makes botocore's own retries of this call idempotent (it does not fill it here).
-            ClientToken=str(uuid.uuid4()),
-            **self.tag_specifications(desired),
-        )["VpcEndpoint"]
-        return str(endpoint["VpcEndpointId"])
+        # The token makes botocore's own retries of this call idempotent (it fills none here).
+        return self.create_call(ctx, desired, ClientToken=str(uuid.uuid4()))
 
     def describe(self, ctx: Context, id: str) -> Item | None:
         return unless_gone_endpoint(super().describe(ctx, id))

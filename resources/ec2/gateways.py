@@ -63,9 +63,7 @@ class InternetGateway(Ec2Resource):
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         ec2 = ctx.client("ec2")
-        igw_id: str = ec2.create_internet_gateway(**self.tag_specifications(desired))[
-            "InternetGateway"
-        ]["InternetGatewayId"]
+        igw_id = self.create_call(ctx, desired)
         if desired.get("vpc_id"):
             try:
                 attach_internet_gateway(ec2, igw_id, desired["vpc_id"])
@@ -236,10 +234,7 @@ class NatGateway(Ec2Resource):
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         # botocore fills ClientToken itself, so its own retries of this call cannot duplicate.
-        nat = ctx.client("ec2").create_nat_gateway(
-            **self.table.create_parameters(desired), **self.tag_specifications(desired)
-        )["NatGateway"]
-        return str(nat["NatGatewayId"])
+        return self.create_call(ctx, desired)
 
     def describe(self, ctx: Context, id: str) -> Item | None:
         return unless_deleted_nat(super().describe(ctx, id))

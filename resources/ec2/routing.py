@@ -97,10 +97,7 @@ class RouteTable(Ec2Resource):
     batched_read = (ROUTE_TABLES, "route-table-id")
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
-        table = ctx.client("ec2").create_route_table(
-            **self.table.create_parameters(desired), **self.tag_specifications(desired)
-        )["RouteTable"]
-        return str(table["RouteTableId"])
+        return self.create_call(ctx, desired)
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
         live = super().read(ctx, id)

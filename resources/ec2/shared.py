@@ -10,18 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from botocore import xform_name
+
 from deployer.attributes import Attr
 from deployer.aws import paginate, poll
 from deployer.batch import Describe, Item, item_key
 from deployer.resource import Context, Resource
-from deployer.tagging import ADDRESS_TAG, Tagging
+from deployer.tagging import ADDRESS_TAG, IDENTITY_KEYS, Tagging
 
 # A new resource id not yet visible to another EC2 API (eventual consistency): Terraform's
 # `ec2PropagationTimeout`.
 EC2_PROPAGATION_TIMEOUT = 120.0
-
-# Identity tags that together name one resource of one environment (see deployer.graph).
-IDENTITY_TAG_KEYS: tuple[str, ...] = (ADDRESS_TAG, "Workspace", "Project", "Environment")
 
 EC2_TAGS = Tagging(
     "Resources",
@@ -141,6 +140,16 @@ class Ec2Resource(Resource):
             "TagSpecifications": [{"ResourceType": self.ec2_type, "Tags": EC2_TAGS.to_api(tags)}]
         }
 
+    def create_call(self, ctx: Context, desired: dict[str, Any], **extra: Any) -> str:
+        """The table's create call with the tags as `TagSpecifications`; the new id. EC2 answers
+        with the new resource's description under its shape's name (`Vpc`), whose id field is
+        named as the table's id parameter (`VpcId`)."""
+        assert self.table is not None
+        answer = getattr(ctx.client("ec2"), xform_name(self.table.create_call))(
+            **self.table.create_parameters(desired), **extra, **self.tag_specifications(desired)
+        )
+        return str(answer[self.table.described][self.table.id_parameter])
+
     def arn(self, ctx: Context, owner: str, id: str) -> str:
         partition = ctx.clients.session.get_partition_for_region(ctx.region)
         return f"arn:{partition}:ec2:{ctx.region}:{owner}:{self.ec2_type}/{id}"
@@ -200,7 +209,7 @@ class Ec2Resource(Resource):
         describe, _ = self.batched_read
         by_tags = [
             {"Name": f"tag:{key}", "Values": [tags[key]]}
-            for key in IDENTITY_TAG_KEYS
+            for key in IDENTITY_KEYS
             if key in tags
         ]
         found = paginate(

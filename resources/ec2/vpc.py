@@ -81,9 +81,7 @@ class Vpc(Ec2Resource):
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         ec2 = ctx.client("ec2")
-        vpc_id: str = ec2.create_vpc(
-            **self.table.create_parameters(desired), **self.tag_specifications(desired)
-        )["Vpc"]["VpcId"]
+        vpc_id = self.create_call(ctx, desired)
         self.settle(
             ctx,
             vpc_id,
@@ -192,9 +190,7 @@ class Subnet(Ec2Resource):
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         ec2 = ctx.client("ec2")
-        subnet_id: str = ec2.create_subnet(
-            **self.table.create_parameters(desired), **self.tag_specifications(desired)
-        )["Subnet"]["SubnetId"]
+        subnet_id = self.create_call(ctx, desired)
         self.settle(
             ctx,
             subnet_id,
