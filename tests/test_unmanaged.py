@@ -45,7 +45,8 @@ def test_every_declared_kind_names_its_type() -> None:
         if driver.arn_kind is not None and tf_type != "aws_api_gateway_stage"
     }
     assert named and all(name == tf_type for tf_type, name in named.items()), named
-    assert kinds.name("arn:aws:sqs:us-east-1:123456789012:q") == "sqs"  # no driver: the service
+    # No driver: the service and its resource type.
+    assert kinds.name("arn:aws:ecs:us-east-1:123456789012:cluster/c") == "ecs:cluster"
     assert kinds.name("arn:aws:ec2:us-east-1:1:security-group-rule/sgr-1") == (
         "ec2:security-group-rule"  # shared by the ingress and egress rule types
     )
@@ -85,11 +86,11 @@ def test_two_drivers_may_not_declare_the_same_kind() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-class Queue(Resource):
+class Cluster(Resource):
     """A driver the registry does not have: registering it is all it takes to be named."""
 
-    type = "aws_sqs_queue"
-    arn_kind: ClassVar[tuple[str, str] | None] = ("sqs", "")
+    type = "aws_ecs_cluster"
+    arn_kind: ClassVar[tuple[str, str] | None] = ("ecs", "cluster")
 
 
 def tag_list(key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
@@ -156,10 +157,9 @@ def plant(c: Any) -> dict[str, str]:
         Bucket="payments-planted-dev", CreateBucketConfiguration={"LocationConstraint": S}
     )
     c("s3", S).put_bucket_tagging(Bucket="payments-planted-dev", Tagging={"TagSet": tag_list()})
-    queue = c("sqs", P).create_queue(QueueName="planted", tags=TAGS)["QueueUrl"]
-    queue_arn = c("sqs", P).get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
+    cluster = c("ecs", P).create_cluster(clusterName="planted", tags=tag_list("key", "value"))[
+        "cluster"
+    ]["clusterArn"]
     ec2_arn = f"arn:aws:ec2:{P}:{ACCOUNT}"
     return {
         f"{ec2_arn}:vpc/{vpc}": "aws_vpc",
@@ -177,7 +177,7 @@ def plant(c: Any) -> dict[str, str]:
         function: "aws_lambda_function",
         f"arn:aws:rds:{P}:{ACCOUNT}:db:planted": "aws_db_instance",
         "arn:aws:s3:::payments-planted-dev": "aws_s3_bucket",
-        queue_arn: "aws_sqs_queue",
+        cluster: "aws_ecs_cluster",
     }
 
 
@@ -192,11 +192,11 @@ def test_planted_tagged_resources_are_named_by_the_drivers_types(
         found = find_unmanaged(graph, states, clients, ["primary", "secondary"], set())
         return {u.id.removesuffix(":*"): (u.kind, u.region) for u in found}
 
-    # Without a driver for queues, the queue is named by its service: the names are the
-    # registry's, not a table of drift's own.
-    queue = next(arn for arn, tf_type in planted.items() if tf_type == Queue.type)
-    assert kinds()[queue] == ("sqs", P)
-    monkeypatch.setitem(_RESOURCES, Queue.type, Queue())
+    # Without a driver for clusters, the cluster is named by its service and resource type: the
+    # names are the registry's, not a table of drift's own.
+    cluster = next(arn for arn, tf_type in planted.items() if tf_type == Cluster.type)
+    assert kinds()[cluster] == ("ecs:cluster", P)
+    monkeypatch.setitem(_RESOURCES, Cluster.type, Cluster())
 
     found = kinds()
     assert {arn: found[arn][0] for arn in planted} == planted
