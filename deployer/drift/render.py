@@ -28,7 +28,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("unmanaged", "Unmanaged: in the environment but in no state", _YELLOW),
     ("parity", "Region parity breaks: secondary differs from primary", _MAGENTA),
     (PENDING, "Pending: the spec changed (a plan, not drift)", _CYAN),
-    (UNCHECKED, "Unchecked: the live read cannot see these", _DIM),
+    (UNCHECKED, "Unchecked: nothing compares these", _DIM),
     (IN_SYNC, "In sync", _GREEN),
 )
 
@@ -292,7 +292,7 @@ def render_markdown(report: DriftReport) -> str:
     if unchecked:
         lines += [
             "",
-            "### Unchecked attributes (the live read cannot see them)",
+            "### Unchecked attributes (nothing compares them)",
             "",
             "| Workspace | Address | Attributes |",
             "| --- | --- | --- |",

@@ -99,7 +99,7 @@ class DriftReport:
 
     @property
     def unchecked_count(self) -> int:
-        """Attributes, over all resources, that the live reads cannot see."""
+        """Attributes, over all resources, that nothing compares (see `ResourceDrift.unchecked`)."""
         return sum(len(r.unchecked) for r in self.resources)
 
     @property
