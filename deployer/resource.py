@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import pkgutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -41,6 +42,12 @@ if TYPE_CHECKING:
 
 # Where IAM (a global service) and other global APIs are called.
 GLOBAL_REGION = "us-east-1"
+
+# The key of a live read under which a driver keeps what the items of its values stand for,
+# item → words (an extra inline policy's actions and resources, a rule's protocol, ports and
+# source), for `Resource.describe_value`. Not a Terraform attribute: no node sets it, so
+# nothing compares it, and the export never writes it; state keeps it with the live read.
+DETAILS = "deployer:details"
 
 
 @dataclass
@@ -62,11 +69,18 @@ class Context:
     def describe(self, describe: Describe, by: str, value: str) -> list[Item]:
         """What `describe` reports for one value: from the refresh's batch when it was
         prefetched, else from its own call."""
-        if self.batch is not None:
-            answer = self.batch.answer(describe, self.region, by, value)
-            if answer is not None:
-                return answer
+        answer = self.prefetched(describe, by, value)
+        if answer is not None:
+            return answer
         return describe.fetch(self.client(describe.service), by, [value])[value]
+
+    def prefetched(self, describe: Describe, by: str, value: str) -> list[Item] | None:
+        """The refresh's batched answer for `value`; None outside a refresh, or where the
+        batched call failed. For a read whose batch lists a whole account (IAM's
+        authorization details): alone, it asks for its one resource by other calls."""
+        if self.batch is None:
+            return None
+        return self.batch.answer(describe, self.region, by, value)
 
     def describe_one(self, describe: Describe, by: str, value: str) -> Item | None:
         """The one item `value` names (an id), or None when it does not exist."""
@@ -278,6 +292,17 @@ class Resource:
             "--disable-deletion-protection to switch it off"
         )
 
+    def describe_value(
+        self, attribute: str, value: Any, live: Mapping[str, Any] | None = None
+    ) -> str:
+        """A reader's words for a value of `attribute` (a drift finding's expected or actual
+        value, a plan's before or after), without knowing the service: by default the value
+        itself, compactly. A driver whose values name things (an exclusive resource's policy
+        names or rule ids) overrides it to say what each named item is, from what its read
+        kept under `live[DETAILS]`; pass the items to describe (a finding's extra ones, say)
+        and the live read they came from."""
+        return render_value(value)
+
     def unmanaged(self, ctx: Context, id: str, managed: Managed) -> Iterable[UnmanagedItem]:
         """What lives inside this resource that no state entry manages (the subnets, groups,
         rules and routes of a VPC): drift asks every managed resource it could read."""
@@ -298,6 +323,29 @@ class Resource:
         listed: its endpoint is asked. Drift reports such a resource in its own region only,
         as some endpoints list it in every region."""
         return None
+
+
+def render_value(value: Any) -> str:
+    """A value in a line: strings as they are, lists item by item, the rest as JSON."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple):
+        return ", ".join(render_value(item) for item in value) if value else "(none)"
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def describe_items(value: Any, live: Mapping[str, Any] | None) -> str:
+    """`item: what it is; item: ...` for a list of names whose details the live read kept
+    (`live[DETAILS]`); an item it has no words for is shown alone."""
+    items = value if isinstance(value, list | tuple) else [] if value is None else [value]
+    if not items:
+        return "(none)"
+    details: Mapping[str, str] = (live or {}).get(DETAILS) or {}
+    return "; ".join(
+        f"{item}: {details[item]}" if item in details else str(item) for item in items
+    )
 
 
 class DataSource:
