@@ -227,6 +227,9 @@ def load_spec(path: Path) -> Spec:
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
         raise SpecError(f"{where}: YAML syntax error: {problem}") from exc
+    duplicates = _duplicate_keys(root)
+    if duplicates:
+        raise SpecError("\n".join(f"{path}:{line}: {problem}" for line, problem in duplicates))
     lines = _line_numbers(root)
     errors: list[tuple[str, str]] = []
     backend = None
@@ -249,6 +252,32 @@ def _format(path: Path, spec_path: str, message: str, lines: dict[str, int]) -> 
     line = lines.get(spec_path)
     where = f"{path}:{line}" if line else str(path)
     return f"{where}: {spec_path or '(top level)'}: {message}"
+
+
+def _duplicate_keys(node: yaml.Node | None, prefix: str = "") -> list[tuple[int, str]]:
+    """Keys given twice in one mapping, with both lines: YAML loaders keep the last silently,
+    so a second `rds:` section would replace the first without a word."""
+    out: list[tuple[int, str]] = []
+    if isinstance(node, yaml.MappingNode):
+        first: dict[str, int] = {}
+        for key, value in node.value:
+            path = f"{prefix}.{key.value}" if prefix else str(key.value)
+            line = key.start_mark.line + 1
+            if key.value in first:
+                out.append(
+                    (
+                        line,
+                        f"{path}: duplicate key (first at line {first[key.value]}, again at "
+                        f"line {line}); give it once",
+                    )
+                )
+            else:
+                first[key.value] = line
+            out.extend(_duplicate_keys(value, path))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out.extend(_duplicate_keys(item, f"{prefix}[{i}]"))
+    return out
 
 
 def _line_numbers(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:

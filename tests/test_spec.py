@@ -173,6 +173,37 @@ def test_yaml_syntax_error_names_its_line(
     assert fake_aws.connections == 0
 
 
+def test_a_duplicate_key_is_refused_with_both_lines(
+    tmp_path: Path, fake_aws: ConnectionCounter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """YAML keeps the second of two `rds:` sections silently; the spec must not."""
+    text = (REPO / "spec.yaml").read_text()
+    lines = text.splitlines()
+    first = lines.index("rds:") + 1
+    path = tmp_path / "spec.yaml"
+    path.write_text(text + "rds:\n  instance_class: db.t3.small\n")
+    again = len(lines) + 1
+    state = tmp_path / "state"
+    code = main(
+        [
+            *("--spec", str(path), "--state-dir", str(state)),
+            *("--endpoint-url", fake_aws.url, "apply", "--auto-approve"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert (
+        f"{path}:{again}: rds: duplicate key (first at line {first}, again at line {again})" in err
+    )
+    assert fake_aws.connections == 0
+    assert not (state / "primary.tfstate.json").exists()
+
+    nested = text.replace("  memory_mb: 256", "  memory_mb: 256\n  memory_mb: 512")
+    path.write_text(nested)
+    with pytest.raises(Exception, match=r"lambda\.memory_mb: duplicate key"):
+        load_spec(path)
+
+
 def test_error_names_the_line_of_the_bad_key(tmp_path: Path) -> None:
     text = (REPO / "spec.yaml").read_text().replace("memory_mb: 256", "memory_mb: many")
     path = tmp_path / "spec.yaml"
