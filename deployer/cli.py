@@ -38,6 +38,7 @@ from deployer.guards import (
     require_primary_first,
     require_secondary_destroyed_first,
 )
+from deployer.interrupts import graceful_interrupts
 from deployer.model import WORKSPACES, split_key
 from deployer.outputs import outputs_of
 from deployer.planner import Plan, destroy_plan, plan_changes, plan_to_json, render_plan
@@ -370,11 +371,13 @@ def selected_workspaces(spec: Spec, region: str | None) -> list[str]:
 
 
 @contextmanager
-def locked(session: Session, workspaces: Sequence[str], operation: str) -> Iterator[None]:
+def locked(session: Session, workspaces: Sequence[str], operation: str) -> Iterator[ExitStack]:
+    """The workspaces' locks, held until the block ends; closing the yielded stack releases
+    them early (a second Ctrl-C, just before the process ends)."""
     with ExitStack() as stack:
         for ws in workspaces:
             stack.enter_context(workspace_lock(session.state_dir, ws, operation, session.backend))
-        yield
+        yield stack
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -411,23 +414,35 @@ class Progress:
         "delete deposed": ("Destroying the replaced object...", "Replaced object destroyed"),
     }
 
+    # What a long wait is still doing, by the action that started it.
+    STILL = {
+        "create": "creating",
+        "replace": "replacing",
+        "update": "modifying",
+        "delete": "destroying",
+        "delete deposed": "destroying",
+    }
+
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.lock = threading.Lock()
+        self.actions: dict[str, str] = {}
 
     def __call__(self, event: dict[str, Any]) -> None:
         workspace, address = split_key(event["key"])
         if event["event"] == "waiting":
+            verb = self.STILL.get(self.actions.get(event["key"], ""), "waiting until ready")
             with self.lock:
                 print(
-                    f"{address} ({workspace}): Still waiting until ready... "
-                    f"[{event['seconds']:.0f}s elapsed]",
+                    f"{address} ({workspace}): Still {verb}... "
+                    f"[{elapsed(event['seconds'])} elapsed]",
                     file=self.stream,
                     flush=True,
                 )
             return
         start, done = self.VERBS[event["action"]]
         if event["event"] == "start":
+            self.actions[event["key"]] = event["action"]
             line = f"{address} ({workspace}): {start}"
         else:
             line = (
@@ -437,13 +452,23 @@ class Progress:
             print(line, file=self.stream, flush=True)
 
 
+def elapsed(seconds: float) -> str:
+    """`45s`, `1m30s`, `1h2m5s`: Terraform's way of saying how long."""
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
+
+
 def cmd_apply(args: argparse.Namespace) -> int:
     session = open_session(args)
     workspaces = selected_workspaces(session.spec, args.region)
     require_primary_first(session.spec, session.state_of, workspaces)
     graph = build_graph(session.spec, workspaces)
     log = sys.stderr if args.json else sys.stdout
-    with locked(session, workspaces, "apply"):
+    with locked(session, workspaces, "apply") as locks:
         states = session.states(workspaces)
         clients = session.clients()
         plan = plan_changes(
@@ -462,7 +487,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
             if not args.auto_approve and not confirm("Do you want to perform these actions?"):
                 print("Apply cancelled.", file=sys.stderr)
                 return 1
-            result = executor.apply(plan)
+            with graceful_interrupts(executor.interrupt, locks.close):
+                result = executor.apply(plan)
     summary = _summary(plan, result)
     calls = clients.counter
     if args.json:
@@ -486,6 +512,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
                 indent=2,
             )
         )
+    if result.interrupted:
+        print(interrupted_message("Apply", plan, result, "apply"), file=sys.stderr)
+        return 1
     if not result.ok:
         for key, error in sorted(result.failures.items()):
             workspace, address = split_key(key)
@@ -507,6 +536,21 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return 0
 
 
+def interrupted_message(what: str, plan: Plan, result: ApplyResult, command: str) -> str:
+    """What an interrupted run did and left: the operations in flight finished (or failed), and
+    state records each; the rest never started."""
+    planned = {c.key for c in plan.actionable()}
+    finished = len(planned & set(result.done))
+    failed = len(planned & set(result.failures))
+    not_started = len(planned) - finished - failed
+    failures = f", {failed} failed" if failed else ""
+    return (
+        f"{what} interrupted: the operations in flight finished ({finished} done{failures}) "
+        f"and state records them; {not_started} of {len(planned)} planned did not start. "
+        f"Run `deployer {command}` again to finish."
+    )
+
+
 def _summary(plan: Plan, result: ApplyResult) -> dict[str, int]:
     counts = {"added": 0, "changed": 0, "destroyed": 0}
     for action in result.done.values():
@@ -524,7 +568,7 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     workspaces = selected_workspaces(session.spec, args.region)
     require_secondary_destroyed_first(session.spec, session.state_of, workspaces)
     graph = build_graph(session.spec, workspaces)
-    with locked(session, workspaces, "destroy"):
+    with locked(session, workspaces, "destroy") as locks:
         states = session.states(workspaces)
         plan = destroy_plan(states, workspaces)
         if not plan.has_changes:
@@ -550,7 +594,11 @@ def cmd_destroy(args: argparse.Namespace) -> int:
         ):
             print("Destroy cancelled.", file=sys.stderr)
             return 1
-        result = executor.apply(plan)
+        with graceful_interrupts(executor.interrupt, locks.close):
+            result = executor.apply(plan)
+    if result.interrupted:
+        print(interrupted_message("Destroy", plan, result, "destroy"), file=sys.stderr)
+        return 1
     if not result.ok:
         for key, error in sorted(result.failures.items()):
             workspace, address = split_key(key)

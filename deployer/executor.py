@@ -48,6 +48,8 @@ class ApplyResult:
     failures: dict[str, str] = field(default_factory=dict)
     timeline: dict[str, Timing] = field(default_factory=dict)
     elapsed: float = 0.0
+    # Stopped on request (Ctrl-C) after the work in flight finished; state records all of it.
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -77,8 +79,12 @@ class Scheduler:
         work: Callable[[str], Waiter | None],
         result: ApplyResult,
         priority: dict[str, float] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
+        """Runs `work` for every key once its dependencies allow; after a failure, or once
+        `stop` is set, starts nothing new and returns when the work in flight has finished."""
         keyset = set(keys)
+        stop = stop or threading.Event()
         priority = priority or {}
         unmet: dict[str, int] = dict.fromkeys(keys, 0)
         on_exists: dict[str, list[str]] = {}
@@ -145,7 +151,12 @@ class Scheduler:
             cond,
         ):
             while True:
-                while not result.failures and startable and working < self.parallelism:
+                while (
+                    not result.failures
+                    and not stop.is_set()
+                    and startable
+                    and working < self.parallelism
+                ):
                     _, key = heapq.heappop(startable)
                     working += 1
                     active += 1
@@ -153,7 +164,7 @@ class Scheduler:
                     workers.submit(task, key)
                 if active == 0:
                     break
-                cond.wait()
+                cond.wait(0.25)  # wakes to notice `stop`, set from a signal handler
 
 
 class Executor:
@@ -174,6 +185,12 @@ class Executor:
         self.emit = emit
         self.values = Values(states)
         self.options = dict(options or {})
+        self.stop = threading.Event()
+
+    def interrupt(self) -> None:
+        """Start nothing new; what is in flight finishes and is recorded (safe from a signal
+        handler: it only sets an event)."""
+        self.stop.set()
 
     def apply(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
@@ -191,8 +208,9 @@ class Executor:
                 self._deletion_order(removals),
                 lambda key: self._remove(plan.changes[key], result),
                 result,
+                stop=self.stop,
             )
-        if result.ok:
+        if result.ok and not self.stop.is_set():
             forward = [
                 c.key
                 for c in plan.changes.values()
@@ -205,9 +223,11 @@ class Executor:
                 lambda key: self._converge(plan.changes[key], result),
                 result,
                 priority=self._chain_lengths(forward, plan),
+                stop=self.stop,
             )
-        if result.ok:
+        if result.ok and not self.stop.is_set():
             self._destroy_deposed(plan.workspaces)
+        result.interrupted = self.stop.is_set()
         result.elapsed = time.monotonic() - started
         return result
 
@@ -322,7 +342,8 @@ class Executor:
                 raise ApplyError(f"{change.key}: {blocker}")
             self.emit({"event": "start", "key": change.key, "action": "delete"})
             began = time.monotonic()
-            ignore_missing(lambda: driver.delete(ctx, resource_id, entry.get("attributes")))
+            with self._ticker(change.key):  # a database's deletion takes minutes
+                ignore_missing(lambda: driver.delete(ctx, resource_id, entry.get("attributes")))
             self.emit(
                 {
                     "event": "done",

@@ -343,9 +343,7 @@ def describe_items(value: Any, live: Mapping[str, Any] | None) -> str:
     if not items:
         return "(none)"
     details: Mapping[str, str] = (live or {}).get(DETAILS) or {}
-    return "; ".join(
-        f"{item}: {details[item]}" if item in details else str(item) for item in items
-    )
+    return "; ".join(f"{item}: {details[item]}" if item in details else str(item) for item in items)
 
 
 class DataSource:

@@ -245,3 +245,60 @@ def test_a_deposed_object_left_by_a_crash_is_planned_and_deleted(
     assert stray not in arns and deployment.entry(CERT)["id"] in arns
     assert "deposed" not in deployment.entry(CERT)
     assert not deployment.plan(DOMAIN).has_changes
+
+
+def test_scheduler_stop_starts_nothing_new_but_lets_in_flight_finish() -> None:
+    """Ctrl-C's first press: what is running finishes (and is recorded), nothing new starts."""
+    started: list[str] = []
+    stop = threading.Event()
+
+    def work(key: str) -> Any:
+        started.append(key)
+        if key == "first":
+            stop.set()  # as the signal handler would, while "first" is in flight
+            time.sleep(0.3)
+        return None
+
+    result = ApplyResult()
+    deps = {"second": [("first", False)], "third": [("second", False)]}
+    Scheduler(4).run(["first", "second", "third"], deps, work, result, stop=stop)
+    assert started == ["first"]
+    assert result.ok and result.timeline["first"].ready is not None
+
+
+def test_an_interrupted_apply_records_what_finished_and_the_next_apply_completes(
+    aws: None, spec: Any, tmp_path: Any
+) -> None:
+    graph = build_graph(spec, ["primary"])
+    sub = graph.subgraph(set(KMS_KEYS) | {"primary:data.aws_caller_identity.current"})
+    states = {ws: State.load(tmp_path, ws) for ws in ("primary", "secondary")}
+    running: list[Executor] = []
+    # Ctrl-C pressed as the first key is being created.
+    clients = Clients(hooks=[("after-call.kms.CreateKey", lambda **_: running[0].interrupt())])
+    running.append(Executor(sub, states, clients, parallelism=1))
+    result = running[0].apply(plan_changes(sub, states, clients, workspaces=["primary"]))
+    assert result.interrupted and result.ok
+    created = [key for key in KMS_KEYS if key in result.done]
+    assert len(created) == 1  # the one in flight finished; the other three never started
+    assert states["primary"].get(created[0].split(":", 1)[1])["status"] == "created"
+
+    plain = Clients()
+    again = Executor(sub, states, plain).apply(
+        plan_changes(sub, states, plain, workspaces=["primary"])
+    )
+    assert again.ok and not again.interrupted
+    assert sorted(again.done) == sorted(set(KMS_KEYS) - set(created))
+    keys = plain("kms", "us-east-1").list_keys()["Keys"]
+    assert len(keys) == len(KMS_KEYS)  # no duplicate
+
+
+def test_long_waits_say_how_long_they_have_been_going() -> None:
+    shown = io.StringIO()
+    progress = Progress(shown)
+    progress({"event": "start", "key": "primary:aws_db_instance.main", "action": "create"})
+    progress({"event": "waiting", "key": "primary:aws_db_instance.main", "seconds": 90.4})
+    progress({"event": "start", "key": "primary:aws_nat_gateway.a", "action": "delete"})
+    progress({"event": "waiting", "key": "primary:aws_nat_gateway.a", "seconds": 3725})
+    lines = shown.getvalue().splitlines()
+    assert lines[1] == "aws_db_instance.main (primary): Still creating... [1m30s elapsed]"
+    assert lines[3] == "aws_nat_gateway.a (primary): Still destroying... [1h2m5s elapsed]"
