@@ -160,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="switch deletion protection off (database, tables) to delete them",
     )
+    p.add_argument(
+        "--no-recovery-window",
+        action="store_true",
+        help="delete secrets at once instead of scheduling their deletion (no undo)",
+    )
     p.set_defaults(handler=cmd_destroy)
 
     p = sub.add_parser("output", help="show the outputs of applied workspaces")
@@ -430,6 +435,10 @@ class Progress:
 
     def __call__(self, event: dict[str, Any]) -> None:
         workspace, address = split_key(event["key"])
+        if event["event"] == "note":
+            with self.lock:
+                print(f"{address} ({workspace}): {event['text']}", file=self.stream, flush=True)
+            return
         if event["event"] == "waiting":
             verb = self.STILL.get(self.actions.get(event["key"], ""), "waiting until ready")
             with self.lock:
@@ -586,6 +595,7 @@ def cmd_destroy(args: argparse.Namespace) -> int:
             options={
                 "force": args.force,
                 "disable_deletion_protection": args.disable_deletion_protection,
+                "no_recovery_window": args.no_recovery_window,
             },
         )
         refuse_blocked_deletes(executor, plan)

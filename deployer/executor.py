@@ -184,8 +184,11 @@ class Executor:
         self.parallelism = parallelism
         self.emit = emit
         self.values = Values(states)
-        self.options = dict(options or {})
+        self.options = {"notify": self._note, **(options or {})}
         self.stop = threading.Event()
+
+    def _note(self, key: str, text: str) -> None:
+        self.emit({"event": "note", "key": key, "text": text})
 
     def interrupt(self) -> None:
         """Start nothing new; what is in flight finishes and is recorded (safe from a signal

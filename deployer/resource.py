@@ -58,13 +58,21 @@ class Context:
     region: str
     node: Node
     # What the user allowed for this run: `force` (empty buckets before deleting them),
-    # `disable_deletion_protection`.
+    # `disable_deletion_protection`, `no_recovery_window` (delete secrets at once); and
+    # `notify(key, text)`, where a driver's words to the user go.
     options: dict[str, Any] = field(default_factory=dict)
     # The answers of this refresh's batched describe calls; None outside a refresh.
     batch: ReadBatch | None = None
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self.clients(service, region or self.region)
+
+    def notify(self, text: str) -> None:
+        """Tell the user something the driver did that they did not ask for in so many words
+        (a deleted secret restored and adopted): `options["notify"]`, if the run gave one."""
+        notify = self.options.get("notify")
+        if notify is not None:
+            notify(self.node.key, text)
 
     def describe(self, describe: Describe, by: str, value: str) -> list[Item]:
         """What `describe` reports for one value: from the refresh's batch when it was

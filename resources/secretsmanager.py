@@ -75,6 +75,8 @@ class Secret(Resource):
                 raise
             existing = describe_secret(sm, desired["name"])
             if existing is not None and existing.get("DeletedDate"):
+                if is_ours(TAGS.from_api(existing.get("Tags")), desired):
+                    return self.restore(ctx, existing)
                 raise DeployerError(
                     f"{ctx.node.key}: a secret named {desired['name']} is scheduled for "
                     f"deletion on {existing['DeletedDate']}; restore it (aws secretsmanager "
@@ -88,6 +90,18 @@ class Secret(Resource):
 
     def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
         return live_secret(ctx.client("secretsmanager"), id)
+
+    def restore(self, ctx: Context, existing: dict[str, Any]) -> str:
+        """A secret this deployment made and a destroy scheduled for deletion: restored and
+        adopted (the destroy-then-apply loop of a test environment), with its value as it was;
+        the next steps of the apply bring the rest to the spec."""
+        arn = str(existing["ARN"])
+        ctx.client("secretsmanager").restore_secret(SecretId=arn)
+        ctx.notify(
+            f"secret {existing.get('Name', arn)} was scheduled for deletion (on "
+            f"{existing['DeletedDate']}) by an earlier destroy; restored it and adopted it"
+        )
+        return arn
 
     def read(self, ctx: Context, id: str) -> dict[str, Any] | None:
         """The table's attributes and the tags DescribeSecret reports with them; the id is the
@@ -107,18 +121,28 @@ class Secret(Resource):
         if live_secret(sm, id) is None:
             return
         window = ctx.node.attributes.get("recovery_window_in_days")
+        if ctx.options.get("no_recovery_window"):
+            window = 0
         params: dict[str, Any] = {"SecretId": id}
         if window is not None and int(window) == 0:
             params["ForceDeleteWithoutRecovery"] = True
         elif window is not None:
             params["RecoveryWindowInDays"] = int(window)
         try:
-            sm.delete_secret(**params)
+            answer = sm.delete_secret(**params)
         except NotFound:
             return
         except ClientError as exc:
             if not marked_for_deletion(exc):
                 raise
+            return
+        if params.get("ForceDeleteWithoutRecovery"):
+            ctx.notify("secret deleted at once, without a recovery window")
+        else:
+            ctx.notify(
+                f"secret scheduled for deletion on {answer.get('DeletionDate')}: until then the "
+                "next apply restores and adopts it (destroy --no-recovery-window deletes at once)"
+            )
 
     def find(self, ctx: Context, desired: dict[str, Any]) -> str | None:
         secret = live_secret(ctx.client("secretsmanager"), desired["name"])

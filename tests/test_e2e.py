@@ -205,3 +205,28 @@ def test_apply_plan_noop_destroy_round_trip(emulator: str, tmp_path: Path) -> No
     assert destroyed.returncode == 0, destroyed.stderr[-3000:]
     assert project_resources(emulator) == {}
     assert json.loads((state / "primary.tfstate.json").read_text())["resources"] == {}
+
+    # Destroy then apply again, the loop of every test environment: the database secret the
+    # destroy scheduled for deletion is restored and adopted, in plain words.
+    assert "secret scheduled for deletion on" in destroyed.stdout
+    again = run(emulator, state, "apply", "--auto-approve")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "restored it and adopted it" in again.stdout
+    secrets = client(emulator, "secretsmanager", "us-east-1")
+    assert len(secrets.list_secrets(IncludePlannedDeletion=True)["SecretList"]) == 1
+    # The first destroy's final snapshot is kept by name; the second would refuse to overwrite it.
+    client(emulator, "rds", "us-east-1").delete_db_snapshot(
+        DBSnapshotIdentifier="payments-db-final-dev"
+    )
+    gone = run(
+        emulator,
+        state,
+        "destroy",
+        "--auto-approve",
+        "--disable-deletion-protection",
+        "--no-recovery-window",
+    )
+    assert gone.returncode == 0, gone.stderr[-3000:]
+    assert "secret deleted at once, without a recovery window" in gone.stdout
+    assert secrets.list_secrets(IncludePlannedDeletion=True)["SecretList"] == []
+    assert project_resources(emulator) == {}

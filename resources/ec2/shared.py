@@ -208,9 +208,7 @@ class Ec2Resource(Resource):
         assert self.batched_read is not None and self.table is not None
         describe, _ = self.batched_read
         by_tags = [
-            {"Name": f"tag:{key}", "Values": [tags[key]]}
-            for key in IDENTITY_KEYS
-            if key in tags
+            {"Name": f"tag:{key}", "Values": [tags[key]]} for key in IDENTITY_KEYS if key in tags
         ]
         found = paginate(
             ctx.client("ec2"), describe.operation, describe.items, Filters=by_tags + (filters or [])

@@ -169,22 +169,54 @@ def test_secret_delete_without_recovery(deployment: Any, client_for: Any) -> Non
     driver.delete(ctx, arn, None)
 
 
-def test_secret_scheduled_for_deletion_outside_is_explained_then_adopted_once_restored(
+def test_our_secret_scheduled_for_deletion_is_restored_and_adopted(
     deployment: Any, client_for: Any
 ) -> None:
+    """Destroy then apply again (a test environment's loop): the secret the destroy scheduled
+    for deletion is ours by its identity tags, so the next create restores it, and says so."""
     deployment.apply(SECRET)
     arn = deployment.entry(SECRET)["id"]
     sm = client_for("secretsmanager")
     sm.delete_secret(SecretId=arn, RecoveryWindowInDays=7)
     assert deployment.plan(SECRET).changes[SECRET].action.value == "create"
     driver, ctx = deployment.driver_and_context(SECRET)
+    notes: list[tuple[str, str]] = []
+    ctx.options["notify"] = lambda key, text: notes.append((key, text))
+    assert driver.create(ctx, deployment.desired(SECRET)) == arn
+    assert "DeletedDate" not in sm.describe_secret(SecretId=arn)
+    assert notes and notes[0][0] == SECRET
+    assert "scheduled for deletion" in notes[0][1] and "restored it and adopted it" in notes[0][1]
+    deployment.apply(SECRET)
+    assert deployment.entry(SECRET)["id"] == arn
+    assert deployment.diff(SECRET) == {}
+    assert len(sm.list_secrets()["SecretList"]) == 1
+
+
+def test_a_foreign_secret_scheduled_for_deletion_is_explained_not_restored(
+    deployment: Any, client_for: Any
+) -> None:
+    deployment.apply(SECRET)
+    arn = deployment.entry(SECRET)["id"]
+    sm = client_for("secretsmanager")
+    sm.untag_resource(SecretId=arn, TagKeys=["deployer:address"])  # not ours any more
+    sm.delete_secret(SecretId=arn, RecoveryWindowInDays=7)
+    driver, ctx = deployment.driver_and_context(SECRET)
     with pytest.raises(DeployerError, match=r"scheduled for deletion .*restore-secret") as exc:
         driver.create(ctx, deployment.desired(SECRET))
     assert arn in str(exc.value)
-    sm.restore_secret(SecretId=arn)
+    assert sm.describe_secret(SecretId=arn)["DeletedDate"]
+
+
+def test_destroy_without_recovery_window_deletes_at_once(deployment: Any, client_for: Any) -> None:
     deployment.apply(SECRET)
-    assert deployment.entry(SECRET)["id"] == arn
-    assert len(sm.list_secrets()["SecretList"]) == 1
+    arn = deployment.entry(SECRET)["id"]
+    driver, ctx = deployment.driver_and_context(SECRET)
+    notes: list[tuple[str, str]] = []
+    ctx.options.update(no_recovery_window=True, notify=lambda key, text: notes.append((key, text)))
+    driver.delete(ctx, arn, None)
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        client_for("secretsmanager").describe_secret(SecretId=arn)
+    assert notes == [(SECRET, "secret deleted at once, without a recovery window")]
 
 
 def test_secret_deleted_outside_is_recreated(deployment: Any, client_for: Any) -> None:
