@@ -180,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("drift", help="what changed behind our back, and region parity")
     region_arg(p)
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    p.add_argument(
+        "--fail-on",
+        choices=("high", "medium", "low"),
+        default=None,
+        help="exit 2 only for a finding of this severity or above (default: any drift)",
+    )
     p.set_defaults(handler=cmd_drift)
 
     p = sub.add_parser("export-hcl", help="write the environment as Terraform configuration")
@@ -651,7 +657,8 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    """Exit 0 when clean, 2 when anything drifted, is missing, unmanaged or breaks parity."""
+    """Exit 0 when clean, 2 when anything drifted, is missing, unmanaged or breaks parity
+    (with --fail-on, only a finding of that severity or above)."""
     from deployer.drift import detect_drift, render_json, render_markdown, render_table
 
     session = open_session(args)
@@ -668,7 +675,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
         print(render_markdown(report))
     else:
         print(render_table(report, colour=sys.stdout.isatty()))
-    return 2 if report.has_drift else 0
+    return 2 if report.fails(args.fail_on) else 0
 
 
 def cmd_export_hcl(args: argparse.Namespace) -> int:

@@ -30,8 +30,11 @@ class Managed:
 
 @dataclass(frozen=True)
 class UnmanagedItem:
-    """Something found that no state entry manages: its Terraform type, id and where it is."""
+    """Something found that no state entry manages: its Terraform type, id and where it is,
+    and what it is from the describe call that found it (`details`: a rule's protocol, ports
+    and source; a subnet's CIDR and AZ), for a reader who should not need the console."""
 
     kind: str
     id: str
     reason: str
+    details: Mapping[str, str] = field(default_factory=dict)

@@ -57,6 +57,7 @@ RESOURCE_KEYS = {
     "type",
     "id",
     "status",
+    "severity",
     "reason",
     "changes",
     "planned",
@@ -163,7 +164,7 @@ def test_drift_right_after_a_full_apply_is_clean(deployment: Any) -> None:
 
     doc = json.loads(render_json(report))
     validate(doc)
-    assert doc["format_version"] == 1
+    assert doc["format_version"] == 2
     assert set(doc) == JSON_KEYS
     assert doc["has_drift"] is False
     assert doc["summary"][IN_SYNC] == len(stored)
@@ -353,7 +354,13 @@ def test_out_of_band_changes_are_detected_then_healed_by_apply(deployment: Any) 
     lam_doc = next(
         r for r in doc["resources"] if r["workspace"] == "secondary" and r["address"] == LAMBDA
     )
-    assert {"name": "memory_size", "expected": 256, "actual": 512} in lam_doc["changes"]
+    assert {
+        "name": "memory_size",
+        "expected": 256,
+        "actual": 512,
+        "description": "memory_size changed from 256 to 512",
+        "severity": "medium",
+    } in lam_doc["changes"]
     markdown = render_markdown(report)
     assert "| Workspace | Address | Status | Attribute | Expected | Actual |" in markdown
     assert "| primary | `aws_route53_health_check.api` | drifted | `resource_path` |" in markdown
@@ -578,10 +585,12 @@ def test_renderers_structure() -> None:
     assert doc["summary"] == {
         "resources": 4, DRIFTED: 1, MISSING: 1, PENDING: 1, "unchecked": 0, IN_SYNC: 1,
         "unmanaged": 1, "parity_breaks": 1, "unchecked_attributes": 1, "unchecked_resources": 1,
+        "high": 1, "medium": 3, "low": 0,
     }  # fmt: skip
     assert doc["resources"][0]["changes"] == [
-        {"name": "policy", "expected": '{"a": "|"}', "actual": None}
-    ]
+        {"name": "policy", "expected": '{"a": "|"}', "actual": None, "description": "",
+         "severity": None}
+    ]  # fmt: skip
     assert render_json(report) == json.dumps(doc, indent=2, sort_keys=True)
 
     markdown = render_markdown(report)

@@ -9,6 +9,7 @@ from typing import Any
 
 from deployer.aws import Clients, describe_error
 from deployer.diff import diff_attributes, equivalent
+from deployer.drift.describe import drift_change, planned_change
 from deployer.drift.report import (
     DRIFTED,
     IN_SYNC,
@@ -191,12 +192,13 @@ def compare(
     want = driver.with_defaults(desired[node.key])
     # As the planner compares: attributes AWS cannot report (the driver's write_only, such as
     # `password_wo_version`) against their last applied value too.
+    live = lives.get(node.key)
+    words = None if live is UNREADABLE else live
     result.planned = [
-        change
+        planned_change(driver, node.type, change, words)
         for name, (have, want_value) in sorted(diff_attributes(want, applied).items())
         for change in narrow(name, want_value, have)
     ]
-    live = lives.get(node.key)
     if live is UNREADABLE:
         result.status = UNCHECKED
         result.reason = f"the {node.type} driver cannot read the live resource"
@@ -221,7 +223,7 @@ def compare(
     drift = diff_attributes(applied, live, driver.write_only | frozenset(result.unchecked))
     result.unchecked = sorted({*result.unchecked, *uncompared(node.type, driver, applied, live)})
     result.changes = [
-        change
+        drift_change(driver, node.type, change, live)
         for name, (actual, expected) in sorted(drift.items())
         for change in narrow(name, expected, actual)
     ]

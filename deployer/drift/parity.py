@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from deployer.diff import equivalent
+from deployer.drift.describe import parity_break
 from deployer.drift.detect import is_blocks
 from deployer.drift.report import REGION_PLACEHOLDER, ParityBreak
 from deployer.graph import Graph
@@ -49,7 +50,7 @@ def parity_breaks(
                 live_s.get(name),
                 top_level=True,
             )
-        breaks.extend(checker.breaks)
+        breaks.extend(parity_break(driver, node.type, b, live_s) for b in checker.breaks)
     return breaks
 
 

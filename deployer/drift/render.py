@@ -1,9 +1,12 @@
 """The drift report for people (a table, with ANSI colour on a terminal; markdown for a pull
-request or an audit ticket) and for programs (JSON, format version 1, docs/drift.md)."""
+request or an audit ticket) and for programs (JSON, format version 2, docs/drift.md).
+
+Every finding shows its severity and what it is in words (`describe`, `severity`)."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from deployer.drift.report import (
@@ -16,6 +19,7 @@ from deployer.drift.report import (
     AttributeChange,
     DriftReport,
 )
+from deployer.drift.severity import SEVERITIES
 from deployer.model import UNKNOWN
 
 _RED, _YELLOW, _MAGENTA, _CYAN, _GREEN = "\033[31m", "\033[33m", "\033[35m", "\033[36m", "\033[32m"
@@ -62,6 +66,10 @@ def summary(report: DriftReport) -> dict[str, int]:
         "parity_breaks": len(report.parity),
         "unchecked_attributes": report.unchecked_count,
         "unchecked_resources": sum(1 for r in report.resources if r.unchecked),
+        # Findings (drifted attributes, missing and unmanaged resources, parity breaks) by
+        # severity.
+        **{level: 0 for level in SEVERITIES},
+        **Counter(report.severities()),
     }
 
 
@@ -72,7 +80,9 @@ def _summary_line(report: DriftReport) -> str:
         f"{verdict} in {', '.join(report.workspaces)}: {s[DRIFTED]} drifted, {s[MISSING]} "
         f"missing, {s['unmanaged']} unmanaged, {s['parity_breaks']} parity breaks; "
         f"{s[PENDING]} pending, {s[IN_SYNC]} in sync, {s['unchecked_attributes']} attributes "
-        f"unchecked. {report.api_calls} read API calls."
+        f"unchecked. Findings by severity: "
+        + ", ".join(f"{s[level]} {level}" for level in SEVERITIES)
+        + f". {report.api_calls} read API calls."
     )
 
 
@@ -82,10 +92,13 @@ def _change_lines(changes: list[AttributeChange], pending: bool = False) -> list
             f"      ~ {c.name}: {_value_text(c.actual)} -> {_value_text(c.expected)}"
             for c in changes
         ]
-    return [
-        f"      ~ {c.name}: expected {_value_text(c.expected)}, actual {_value_text(c.actual)}"
-        for c in changes
-    ]
+    lines: list[str] = []
+    for c in changes:
+        lines.append(
+            f"      ~ {c.name}: expected {_value_text(c.expected)}, actual {_value_text(c.actual)}"
+        )
+        lines.append(f"        [{c.severity or '-'}] {c.description}")
+    return lines
 
 
 def render_table(report: DriftReport, colour: bool) -> str:
@@ -103,7 +116,7 @@ def render_table(report: DriftReport, colour: bool) -> str:
         counts[r.status] += 1
         where = f"  {r.workspace:<9} {r.address}"
         if r.status in (DRIFTED, MISSING):
-            sections[r.status].append(f"{where}  (id {r.id})")
+            sections[r.status].append(f"{where}  (id {r.id}) [{r.severity}]")
             sections[r.status] += _change_lines(r.changes)
         elif r.status == PENDING:
             sections[PENDING].append(f"{where}  ({r.reason})")
@@ -116,14 +129,20 @@ def render_table(report: DriftReport, colour: bool) -> str:
     counts[UNCHECKED] += sum(len(r.unchecked) for r in unchecked)
     width = max((len(u.kind) for u in report.unmanaged), default=0)
     for u in report.unmanaged:
-        sections["unmanaged"].append(f"  {u.workspace:<9} {u.region:<14} {u.kind:<{width}}  {u.id}")
-        sections["unmanaged"].append(f"      {u.reason}")
+        sections["unmanaged"].append(
+            f"  {u.workspace:<9} {u.region:<14} {u.kind:<{width}}  {u.id} [{u.severity}]"
+        )
+        sections["unmanaged"].append(f"      {u.description or u.reason}")
+        if u.description:
+            sections["unmanaged"].append(f"      {u.reason}")
     counts["unmanaged"] = len(report.unmanaged)
     for p in report.parity:
-        sections["parity"].append(f"  {p.address}  {p.attribute}")
+        sections["parity"].append(f"  {p.address}  {p.attribute} [{p.severity}]")
         sections["parity"].append(
             f"      primary {_value_text(p.primary)}, secondary {_value_text(p.secondary)}"
         )
+        if p.description:
+            sections["parity"].append(f"      {p.description}")
     counts["parity"] = len(report.parity)
     with_unchecked = sum(1 for r in report.resources if r.status == IN_SYNC and r.unchecked)
     if with_unchecked:
@@ -147,11 +166,13 @@ def _change_json(change: AttributeChange) -> dict[str, Any]:
         "name": change.name,
         "expected": _json_value(change.expected),
         "actual": _json_value(change.actual),
+        "description": change.description,
+        "severity": change.severity or None,
     }
 
 
 def report_to_json(report: DriftReport) -> dict[str, Any]:
-    """The report as the document described in docs/drift.md (format version 1)."""
+    """The report as the document described in docs/drift.md (format version 2)."""
     return {
         "format_version": FORMAT_VERSION,
         "workspaces": list(report.workspaces),
@@ -166,6 +187,7 @@ def report_to_json(report: DriftReport) -> dict[str, Any]:
                 "type": r.type,
                 "id": r.id,
                 "status": r.status,
+                "severity": r.severity,
                 "reason": r.reason or None,
                 "changes": [_change_json(c) for c in r.changes],
                 "planned": [_change_json(c) for c in r.planned],
@@ -180,6 +202,9 @@ def report_to_json(report: DriftReport) -> dict[str, Any]:
                 "kind": u.kind,
                 "id": u.id,
                 "reason": u.reason,
+                "details": dict(u.details),
+                "description": u.description,
+                "severity": u.severity,
             }
             for u in report.unmanaged
         ],
@@ -189,6 +214,8 @@ def report_to_json(report: DriftReport) -> dict[str, Any]:
                 "attribute": p.attribute,
                 "primary": _json_value(p.primary),
                 "secondary": _json_value(p.secondary),
+                "description": p.description,
+                "severity": p.severity,
             }
             for p in report.parity
         ],
@@ -231,6 +258,7 @@ def render_markdown(report: DriftReport) -> str:
         (UNCHECKED, "Unreadable resources"),
         ("unchecked_attributes", "Unchecked attributes"),
         (IN_SYNC, "In sync"),
+        *((level, f"Findings of severity {level}") for level in SEVERITIES),
     ):
         lines.append(f"| {label} | {s[key]} |")
     drifted = [r for r in report.resources if r.status in (DRIFTED, MISSING)]
@@ -239,42 +267,47 @@ def render_markdown(report: DriftReport) -> str:
             "",
             "### Drifted and missing resources",
             "",
-            "| Workspace | Address | Status | Attribute | Expected | Actual |",
-            "| --- | --- | --- | --- | --- | --- |",
+            "| Workspace | Address | Status | Attribute | Expected | Actual | Severity "
+            "| Description |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for r in drifted:
             if not r.changes:
-                lines.append(f"| {r.workspace} | `{_md(r.address)}` | {r.status} | | | |")
+                lines.append(
+                    f"| {r.workspace} | `{_md(r.address)}` | {r.status} | | | | {r.severity} "
+                    f"| {_md(r.reason)} |"
+                )
             for c in r.changes:
                 lines.append(
                     f"| {r.workspace} | `{_md(r.address)}` | {r.status} | `{_md(c.name)}` | "
-                    f"{_md_value(c.expected)} | {_md_value(c.actual)} |"
+                    f"{_md_value(c.expected)} | {_md_value(c.actual)} | {c.severity} | "
+                    f"{_md(c.description)} |"
                 )
     if report.unmanaged:
         lines += [
             "",
             "### Unmanaged resources",
             "",
-            "| Workspace | Region | Kind | Id | Reason |",
-            "| --- | --- | --- | --- | --- |",
+            "| Workspace | Region | Kind | Id | Reason | Severity | Description |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for u in report.unmanaged:
             lines.append(
                 f"| {u.workspace} | {u.region} | `{_md(u.kind)}` | `{_md(u.id)}` | "
-                f"{_md(u.reason)} |"
+                f"{_md(u.reason)} | {u.severity} | {_md(u.description)} |"
             )
     if report.parity:
         lines += [
             "",
             "### Region parity breaks",
             "",
-            "| Address | Attribute | Primary | Secondary |",
-            "| --- | --- | --- | --- |",
+            "| Address | Attribute | Primary | Secondary | Severity | Description |",
+            "| --- | --- | --- | --- | --- | --- |",
         ]
         for p in report.parity:
             lines.append(
                 f"| `{_md(p.address)}` | `{_md(p.attribute)}` | {_md_value(p.primary)} | "
-                f"{_md_value(p.secondary)} |"
+                f"{_md_value(p.secondary)} | {p.severity} | {_md(p.description)} |"
             )
     pending = report.with_status(PENDING)
     if pending:

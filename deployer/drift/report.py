@@ -1,14 +1,16 @@
-"""The drift report: statuses, findings and the report that holds them (format version 1)."""
+"""The drift report: statuses, findings and the report that holds them (format version 2)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from deployer.aws import DeployerError
+from deployer.drift.severity import HIGH, MEDIUM, of_missing, rank, worst
 from deployer.model import node_key
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 IN_SYNC = "in-sync"
 DRIFTED = "drifted"
@@ -35,6 +37,11 @@ class AttributeChange:
     name: str
     expected: Any
     actual: Any
+    # What changed, in words ("kms key disabled"), and how serious it is (`high`, `medium`,
+    # `low`; see deployer/drift/severity.py). Drift fills both; a pending change has no
+    # severity (it is not a finding). Not part of equality: the values are the change.
+    description: str = field(default="", compare=False)
+    severity: str = field(default="", compare=False)
 
 
 @dataclass
@@ -56,6 +63,16 @@ class ResourceDrift:
     def key(self) -> str:
         return node_key(self.workspace, self.address)
 
+    @property
+    def severity(self) -> str | None:
+        """The most serious of its findings: a missing resource is high (see severity.py),
+        a drifted one its worst change; None when it is no finding."""
+        if self.status == MISSING:
+            return of_missing(self.type)
+        if self.status == DRIFTED:
+            return worst([c.severity or MEDIUM for c in self.changes])
+        return None
+
 
 @dataclass(frozen=True)
 class Unmanaged:
@@ -66,6 +83,11 @@ class Unmanaged:
     kind: str
     id: str
     reason: str
+    # What it is, from what the search saw (a rule's protocol, ports and source; a subnet's
+    # CIDR and AZ), the same in a line, and how serious it is.
+    details: Mapping[str, str] = field(default_factory=dict, compare=False)
+    description: str = field(default="", compare=False)
+    severity: str = field(default=MEDIUM, compare=False)
 
 
 @dataclass(frozen=True)
@@ -76,6 +98,10 @@ class ParityBreak:
     attribute: str
     primary: Any
     secondary: Any
+    # The secondary's value against the primary's in words, and its severity: the rule for
+    # drift, applied to the secondary's value.
+    description: str = field(default="", compare=False)
+    severity: str = field(default=MEDIUM, compare=False)
 
 
 @dataclass
@@ -101,6 +127,24 @@ class DriftReport:
     def unchecked_count(self) -> int:
         """Attributes, over all resources, that nothing compares (see `ResourceDrift.unchecked`)."""
         return sum(len(r.unchecked) for r in self.resources)
+
+    def severities(self) -> Iterator[str]:
+        """The severity of every finding: each drifted attribute, missing resource, unmanaged
+        resource and parity break."""
+        for result in self.resources:
+            if result.status == MISSING:
+                yield result.severity or HIGH
+            elif result.status == DRIFTED:
+                yield from (c.severity or MEDIUM for c in result.changes)
+        yield from (u.severity for u in self.unmanaged)
+        yield from (p.severity for p in self.parity)
+
+    def fails(self, threshold: str | None) -> bool:
+        """Whether the run fails (exit code 2): any drift when `threshold` is None, else a
+        finding at or above that severity."""
+        if threshold is None:
+            return self.has_drift
+        return any(rank(s) >= rank(threshold) for s in self.severities())
 
     @property
     def has_drift(self) -> bool:

@@ -11,12 +11,15 @@ a resource of its own (a database's automated snapshots).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from deployer.arns import Arn, Claim, parse_arn
 from deployer.aws import Clients, describe_error, paginate
+from deployer.drift.describe import describe_unmanaged
 from deployer.drift.report import DriftError, Unmanaged
+from deployer.drift.severity import of_unmanaged
 from deployer.graph import Graph
 from deployer.model import WORKSPACES, Node, node_key
 from deployer.planner import context_for
@@ -192,7 +195,16 @@ def _inside_managed(
                 f"{key}: looking inside it for unmanaged resources failed: {describe_error(exc)}"
             ) from exc
         for item in items:
-            yield Unmanaged(workspace, ctx.region, item.kind, item.id, item.reason)
+            yield Unmanaged(
+                workspace,
+                ctx.region,
+                item.kind,
+                item.id,
+                item.reason,
+                dict(item.details),
+                describe_unmanaged(item.kind, item.id, item.details),
+                of_unmanaged(item.kind, item.details),
+            )
 
 
 def _context(
@@ -271,9 +283,7 @@ def _tagged(
         )
         if duplicate is not None:
             seen = found[duplicate]
-            found[duplicate] = Unmanaged(
-                seen.workspace, seen.region, seen.kind, seen.id, f"{seen.reason}; {reason}"
-            )
+            found[duplicate] = dataclasses.replace(seen, reason=f"{seen.reason}; {reason}")
             continue
         # A global resource (no region in its ARN) is reported once, whichever region listed
         # it first.
@@ -281,7 +291,13 @@ def _tagged(
         if key in found:
             continue
         found[key] = Unmanaged(
-            owner if owner in WORKSPACES else workspace, region, kind, arn, reason
+            owner if owner in WORKSPACES else workspace,
+            region,
+            kind,
+            arn,
+            reason,
+            description=describe_unmanaged(kind, arn, {}),
+            severity=of_unmanaged(kind, {}),
         )
 
 

@@ -245,7 +245,7 @@ def unmanaged_in_vpc(ec2: Any, vpc_id: str, managed: Managed) -> Iterator[Unmana
     where = f"in managed VPC {vpc_id} but in no state"
     for subnet in paginate(ec2, "describe_subnets", "Subnets", Filters=vpc_filter):
         if subnet["SubnetId"] not in managed:
-            yield UnmanagedItem(Subnet.type, subnet["SubnetId"], where)
+            yield UnmanagedItem(Subnet.type, subnet["SubnetId"], where, subnet_details(subnet))
 
     managed_groups: list[str] = []
     for group in paginate(ec2, "describe_security_groups", "SecurityGroups", Filters=vpc_filter):
@@ -254,7 +254,7 @@ def unmanaged_in_vpc(ec2: Any, vpc_id: str, managed: Managed) -> Iterator[Unmana
         if group["GroupId"] in managed:
             managed_groups.append(group["GroupId"])
         else:
-            yield UnmanagedItem(SecurityGroup.type, group["GroupId"], where)
+            yield UnmanagedItem(SecurityGroup.type, group["GroupId"], where, group_details(group))
     if managed_groups:
         for rule in paginate(
             ec2,
@@ -269,6 +269,7 @@ def unmanaged_in_vpc(ec2: Any, vpc_id: str, managed: Managed) -> Iterator[Unmana
                     kind.type,
                     rule_id,
                     f"a rule of managed security group {rule.get('GroupId')} in no state",
+                    rule_details(rule),
                 )
 
     routes = managed_routes(managed)
@@ -277,7 +278,7 @@ def unmanaged_in_vpc(ec2: Any, vpc_id: str, managed: Managed) -> Iterator[Unmana
         if any(a.get("Main") for a in table.get("Associations", [])):
             continue
         if table_id not in managed:
-            yield UnmanagedItem(RouteTable.type, table_id, where)
+            yield UnmanagedItem(RouteTable.type, table_id, where, table_details(table))
             continue
         for route in table.get("Routes", []):
             if route.get("GatewayId") == "local" or route.get("DestinationPrefixListId"):
@@ -288,6 +289,7 @@ def unmanaged_in_vpc(ec2: Any, vpc_id: str, managed: Managed) -> Iterator[Unmana
                     Route.type,
                     f"{table_id}_{destination}",
                     f"a route of managed route table {table_id} in no state",
+                    route_details(route, destination),
                 )
 
 
@@ -312,3 +314,101 @@ def managed_routes(managed: Managed) -> set[tuple[str, str]]:
                 if isinstance(block, dict) and block.get(destination):
                     routes.add((str(applied["id"]), str(block[destination])))
     return routes
+
+
+# What each unmanaged item is, from the describe call that found it (no further call): the
+# words a drift finding shows, in the order a reader wants them.
+
+
+def _name_tag(described: dict[str, Any]) -> dict[str, str]:
+    name = next((t["Value"] for t in described.get("Tags", []) if t.get("Key") == "Name"), None)
+    return {"name": str(name)} if name else {}
+
+
+def subnet_details(subnet: dict[str, Any]) -> dict[str, str]:
+    """A subnet's CIDR (IPv4, else IPv6) and availability zone."""
+    ipv6 = [a.get("Ipv6CidrBlock") for a in subnet.get("Ipv6CidrBlockAssociationSet", [])]
+    cidr = subnet.get("CidrBlock") or next((c for c in ipv6 if c), "")
+    return {
+        "cidr": str(cidr),
+        "availability_zone": str(subnet.get("AvailabilityZone", "")),
+        **_name_tag(subnet),
+    }
+
+
+def group_details(group: dict[str, Any]) -> dict[str, str]:
+    """A security group's name and description."""
+    return {
+        "name": str(group.get("GroupName", "")),
+        "description": str(group.get("Description", "")),
+    }
+
+
+def rule_details(rule: dict[str, Any]) -> dict[str, str]:
+    """A rule's protocol, ports and source (ingress) or destination (egress): a CIDR, a
+    prefix list or a security group, and the group it belongs to."""
+    protocol = str(rule.get("IpProtocol", ""))
+    low, high = rule.get("FromPort"), rule.get("ToPort")
+    if protocol == "-1":
+        protocol, ports = "all", "all"
+    elif low is None or low == -1:
+        ports = "all"
+    elif low == high:
+        ports = str(low)
+    else:
+        ports = f"{low}-{high}"
+    peer = (
+        rule.get("CidrIpv4")
+        or rule.get("CidrIpv6")
+        or rule.get("PrefixListId")
+        or (rule.get("ReferencedGroupInfo") or {}).get("GroupId")
+        or ""
+    )
+    details = {
+        "protocol": protocol,
+        "ports": ports,
+        "destination" if rule.get("IsEgress") else "source": str(peer),
+        "group": str(rule.get("GroupId", "")),
+    }
+    if rule.get("Description"):
+        details["description"] = str(rule["Description"])
+    return details
+
+
+# The keys of a described route that name its target, one of which is set.
+ROUTE_TARGETS = (
+    "GatewayId",
+    "NatGatewayId",
+    "TransitGatewayId",
+    "VpcPeeringConnectionId",
+    "NetworkInterfaceId",
+    "InstanceId",
+    "EgressOnlyInternetGatewayId",
+    "CarrierGatewayId",
+    "LocalGatewayId",
+    "CoreNetworkArn",
+)
+
+
+def route_details(route: dict[str, Any], destination: str) -> dict[str, str]:
+    """A route's destination and target (an internet or NAT gateway, a peering, an ENI...)."""
+    target = next((str(route[k]) for k in ROUTE_TARGETS if route.get(k)), "")
+    return {"destination": destination, "target": target}
+
+
+def table_details(table: dict[str, Any]) -> dict[str, str]:
+    """A route table's name tag and what it routes where (its non-local routes)."""
+    routes = [
+        f"{r.get('DestinationCidrBlock') or r.get('DestinationIpv6CidrBlock')} -> "
+        + next((str(r[k]) for k in ROUTE_TARGETS if r.get(k)), "")
+        for r in table.get("Routes", [])
+        if r.get("GatewayId") != "local"
+        and (r.get("DestinationCidrBlock") or r.get("DestinationIpv6CidrBlock"))
+    ]
+    subnets = [str(a["SubnetId"]) for a in table.get("Associations", []) if a.get("SubnetId")]
+    details = _name_tag(table)
+    if routes:
+        details["routes"] = "; ".join(routes)
+    if subnets:
+        details["subnets"] = ", ".join(subnets)
+    return details
