@@ -141,9 +141,10 @@ def signer_for(clients: Clients, key: str, default_region: str) -> Signer:
     meta = describe_key(clients, key, region, "--sign-key")
     spec = meta.get("KeySpec", "?")
     if meta.get("KeyUsage") != "SIGN_VERIFY":
+        usage = meta.get("KeyUsage") or "ENCRYPT_DECRYPT"  # what AWS defaults it to
         raise EvidenceError(
-            f"--sign-key {key}: {meta['Arn']} is a {spec} key for {meta.get('KeyUsage')}; "
-            "evidence is signed with an asymmetric SIGN_VERIFY key (for example KeySpec "
+            f"--sign-key {key}: {meta['Arn']} is a {spec} key for {usage}, not a SIGN_VERIFY "
+            "one; evidence is signed with an asymmetric SIGN_VERIFY key (for example KeySpec "
             "ECC_NIST_P256 or RSA_2048)"
         )
     if meta.get("KeyState", "Enabled") != "Enabled":
@@ -406,6 +407,10 @@ def _verify_signature(directory: Path, clients: Clients, expected_key: str | Non
             SigningAlgorithm=algorithm,
         )
         valid = answer.get("SignatureValid") is True
+    except NotFound:
+        raise EvidenceError(
+            f"{SIGNATURE_INFO}: names key {key_arn}, which KMS in {region} does not know"
+        ) from None
     except ClientError as exc:
         if error_code(exc) != "KMSInvalidSignatureException":
             raise

@@ -244,12 +244,15 @@ def test_unsigned_evidence_verifies_its_digests_and_says_it_is_unsigned(
 @pytest.mark.parametrize(
     ("make_key", "message"),
     [
-        (lambda kms: kms.create_key()["KeyMetadata"]["Arn"], "SIGN_VERIFY"),  # symmetric
+        (
+            lambda kms: kms.create_key()["KeyMetadata"]["Arn"],
+            "SYMMETRIC_DEFAULT key for ENCRYPT_DECRYPT",
+        ),
         (
             lambda kms: kms.create_key(KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")[
                 "KeyMetadata"
             ]["Arn"],
-            "SIGN_VERIFY",
+            "RSA_2048 key for ENCRYPT_DECRYPT",
         ),
         (lambda kms: "alias/nobody-made-this", "no such KMS key"),
     ],
