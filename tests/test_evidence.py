@@ -298,3 +298,36 @@ def test_sign_key_without_evidence_is_an_error(applied: Path, capsys: Any) -> No
     code = run(applied, "drift", "--region", "primary", "--sign-key", "alias/x")
     assert code == 1
     assert "give --evidence DIR too" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_commands_against_the_sandbox(fresh_emulator: str, tmp_path: Path) -> None:
+    """As a user runs them: `deployer` processes against the sandbox's moto server (whose KMS
+    signs as AWS does), after an apply of the primary."""
+    from tests.test_e2e import client
+    from tests.test_e2e import run as deployer
+
+    state = tmp_path / "state"
+    applied = deployer(fresh_emulator, state, "apply", "--region", "primary", "--auto-approve")
+    assert applied.returncode == 0, applied.stderr[-2000:]
+    kms = client(fresh_emulator, "kms", "us-east-1")
+    key = kms.create_key(KeySpec="ECC_NIST_P384", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName="alias/drift-evidence", TargetKeyId=key)
+    directory = tmp_path / "evidence"
+
+    drift = deployer(
+        fresh_emulator, state, "drift", "--evidence", str(directory),
+        "--sign-key", "alias/drift-evidence",
+    )  # fmt: skip
+    assert drift.returncode == 0, drift.stdout[-2000:] + drift.stderr[-2000:]
+    assert json.loads((directory / "signature.json").read_text())["signing_algorithm"] == (
+        "ECDSA_SHA_384"
+    )
+    verified = deployer(fresh_emulator, state, "verify-evidence", str(directory))
+    assert verified.returncode == 0, verified.stderr
+    assert f"signed by {key} (ECDSA_SHA_384), KMS Verify: valid" in verified.stdout
+
+    flip_one_byte(directory / "report.json", 0)
+    spoiled = deployer(fresh_emulator, state, "verify-evidence", str(directory))
+    assert spoiled.returncode == 1
+    assert "Error: report.json:" in spoiled.stderr
