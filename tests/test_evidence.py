@@ -241,6 +241,12 @@ def test_unsigned_evidence_verifies_its_digests_and_says_it_is_unsigned(
     assert "Error: manifest.sig: missing" in err
 
 
+def disabled_signing_key(kms: Any) -> str:
+    meta = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    kms.disable_key(KeyId=meta["KeyId"])  # moto's DisableKey takes no ARN
+    return str(meta["Arn"])
+
+
 @pytest.mark.parametrize(
     ("make_key", "message"),
     [
@@ -254,9 +260,10 @@ def test_unsigned_evidence_verifies_its_digests_and_says_it_is_unsigned(
             ]["Arn"],
             "RSA_2048 key for ENCRYPT_DECRYPT",
         ),
+        (lambda kms: disabled_signing_key(kms), "is Disabled"),
         (lambda kms: "alias/nobody-made-this", "no such KMS key"),
     ],
-    ids=["symmetric", "asymmetric-encryption", "missing"],
+    ids=["symmetric", "asymmetric-encryption", "disabled", "missing"],
 )
 def test_a_key_that_cannot_sign_is_refused_before_anything_is_written(
     applied: Path, tmp_path: Path, capsys: Any, make_key: Any, message: str
