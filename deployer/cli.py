@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import (
     ClientError,
@@ -44,6 +44,9 @@ from deployer.outputs import outputs_of
 from deployer.planner import Plan, destroy_plan, plan_changes, plan_to_json, render_plan
 from deployer.spec import Spec, load_spec
 from deployer.state import State, force_unlock, workspace_lock
+
+if TYPE_CHECKING:
+    from deployer.evidence import Evidence
 
 
 @dataclass
@@ -186,7 +189,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="exit 2 only for a finding of this severity or above (default: any drift)",
     )
+    p.add_argument(
+        "--evidence",
+        type=Path,
+        metavar="DIR",
+        help="also write the report, its inputs' digests and a manifest into DIR (new or empty)",
+    )
+    p.add_argument("--sign-key", metavar="KEY", help="sign the evidence (asymmetric KMS key)")
     p.set_defaults(handler=cmd_drift)
+
+    p = sub.add_parser("verify-evidence", help="check the digests and signature of evidence")
+    p.add_argument("directory", type=Path, metavar="DIR")
+    p.add_argument("--key", metavar="KEY", help="the KMS key the signature must be made by")
+    p.set_defaults(handler=cmd_verify_evidence)
 
     p = sub.add_parser("export-hcl", help="write the environment as Terraform configuration")
     p.add_argument("--out", type=Path, default=Path("terraform"), help="default: ./terraform")
@@ -664,6 +679,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     session = open_session(args)
     workspaces = selected_workspaces(session.spec, args.region)
     graph = build_graph(session.spec, workspaces)
+    evidence = _prepare_evidence(args, session)
     with locked(session, workspaces, "drift"):
         states = session.states(workspaces)
         if not any(states[ws].addresses() for ws in workspaces):
@@ -675,7 +691,43 @@ def cmd_drift(args: argparse.Namespace) -> int:
         print(render_markdown(report))
     else:
         print(render_table(report, colour=sys.stdout.isatty()))
+    if evidence is not None:  # signs after detect_drift's no-write check
+        written = evidence.write(render_json(report), render_markdown(report), report.has_drift)
+        print(f"Evidence written to {written}.", file=sys.stderr)
     return 2 if report.fails(args.fail_on) else 0
+
+
+def _prepare_evidence(args: argparse.Namespace, session: Session) -> Evidence | None:
+    """`--evidence DIR [--sign-key KEY]`: directory and key checked before drift runs; the
+    states drift reads are recorded through the session's backend for their digests."""
+    if args.evidence is None:
+        if args.sign_key:
+            raise DeployerError("--sign-key signs evidence: give --evidence DIR too")
+        return None
+    from deployer.evidence import Evidence
+
+    evidence = Evidence.prepare(
+        args.evidence,
+        args.sign_key,
+        clients=session.clients(),
+        backend=session.backend or LocalBackend(session.state_dir),
+        spec_path=args.spec,
+        region=session.spec.region("primary"),
+        endpoint_url=session.endpoint_url,
+    )
+    session.backend = evidence.backend
+    return evidence
+
+
+def cmd_verify_evidence(args: argparse.Namespace) -> int:
+    """Exit 0 when every digest and the signature hold, 1 naming the first that does not."""
+    from deployer.evidence import verify_evidence
+
+    clients = Clients(endpoint_url=_endpoint(args))
+    for line in verify_evidence(args.directory, clients, expected_key=args.key):
+        print(line)
+    print(f"{args.directory}: the evidence verifies.")
+    return 0
 
 
 def cmd_export_hcl(args: argparse.Namespace) -> int:

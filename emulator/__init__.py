@@ -25,7 +25,10 @@ a small patch of its own, listed in its module's tuple and applied at most once
   cross-region read replicas, and the refusal of a replica of a source whose master password
   Secrets Manager manages;
 - KMS (``emulator.kms``): ``KMS_EXTENSIONS`` keep EnableKeyRotation's custom rotation period and
-  report it from GetKeyRotationStatus;
+  report it from GetKeyRotationStatus; ``KMS_CORRECTIONS``: Sign and Verify sign a DIGEST
+  message as it is and use AWS's RSASSA-PSS salt length (signatures check offline with the
+  public key), and Verify of a signature that does not verify raises
+  KMSInvalidSignatureException;
 - S3 (``emulator.s3``): ``S3_CORRECTIONS``: GetBucketReplication returns the configuration as it
   was put;
 - DynamoDB (``emulator.dynamodb``): ``DYNAMODB_CORRECTIONS``: UpdateTable's stream changes

@@ -8,7 +8,7 @@ from emulator.patching import install_once
 
 def install_extensions() -> None:
     """Patch moto's RDS and KMS classes with the behaviour moto 5.2 lacks, and apply the
-    RDS_CORRECTIONS, S3_CORRECTIONS, DYNAMODB_CORRECTIONS, EC2_CORRECTIONS,
+    RDS_CORRECTIONS, KMS_CORRECTIONS, S3_CORRECTIONS, DYNAMODB_CORRECTIONS, EC2_CORRECTIONS,
     LAMBDA_CORRECTIONS, APIGATEWAY_CORRECTIONS and ACM_CORRECTIONS.
 
     Idempotent and thread-safe; affects every moto backend in this process (server or
@@ -19,6 +19,7 @@ def install_extensions() -> None:
             *rds.RDS_EXTENSIONS,
             *kms.KMS_EXTENSIONS,
             *rds.RDS_CORRECTIONS,
+            *kms.KMS_CORRECTIONS,
             *s3.S3_CORRECTIONS,
             *dynamodb.DYNAMODB_CORRECTIONS,
             *ec2.EC2_CORRECTIONS,
