@@ -120,7 +120,10 @@ def policy_words(document: Any) -> str:
     """What a policy document allows or denies, on what, in a line: `Allow s3:GetObject,
     s3:PutObject on arn:aws:s3:::b/*; Deny * on *` (a drift finding's words for an inline
     policy nobody declared)."""
-    doc = json.loads(policy_json(document))
+    try:
+        doc = json.loads(policy_json(document))
+    except ValueError:
+        return "a document that is not JSON"
     statements = doc.get("Statement") if isinstance(doc, dict) else None
     if isinstance(statements, dict):
         statements = [statements]

@@ -205,3 +205,23 @@ def test_the_read_keeps_no_policy_words_in_a_compared_attribute(deployment: Any)
     assert live is not None
     assert set(live) == {"id", "role_name", "policy_names", DETAILS}
     assert set(live[DETAILS]) == set(live["policy_names"])
+
+
+def test_a_policy_in_words() -> None:
+    """Effect, actions and resources of each statement, as IAM returns documents (a dict, or
+    a URL-encoded string)."""
+    from urllib.parse import quote
+
+    from resources.iam.roles import policy_words
+
+    two = {
+        "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "b/*"},
+            {"Effect": "Deny", "NotAction": "iam:*", "Resource": "*", "Condition": {"k": {}}},
+        ]
+    }
+    expected = "Allow s3:GetObject, s3:PutObject on b/*; Deny all but iam:* on * (with conditions)"
+    assert policy_words(two) == expected
+    assert policy_words(quote(json.dumps(two))) == expected
+    assert policy_words({"Statement": []}) == "no statement"
+    assert policy_words("%7Bnot json") == "a document that is not JSON"
