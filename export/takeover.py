@@ -81,6 +81,12 @@ def readme(spec: Spec, target: ProviderTarget = DEFAULT_TARGET, with_imports: bo
             "that act in a given region go through the `aws.primary` / `aws.secondary` aliases."
         )
     takeover = TAKEOVER if with_imports else ""
+    if target.lacks:
+        lacking = "\n".join(f"- {why}." for _, why in sorted(target.lacks.items()))
+        regions += (
+            f"\n\nNot enforced with AWS provider {target.major}, which lacks the resource types "
+            f"(export with `--provider-version 6` to have them):\n\n{lacking}"
+        )
     return f"""# Terraform configuration exported by `deployer export-hcl`
 
 Generated from `spec.yaml` (project `{spec.project}`, suffix `{spec.environment_suffix}`); do not

@@ -7,7 +7,9 @@ differs in a few ways that matter to this environment, and nowhere else:
   provider alias (`provider = aws.primary`) instead;
 - a few arguments are written in their 5.x form (a GSI's keys as `hash_key`/`range_key` rather
   than `key_schema` blocks) or do not exist yet (an ACM certificate's `options.export`, which is
-  dropped while it has its default and refused otherwise).
+  dropped while it has its default and refused otherwise);
+- a few resource types do not exist yet (`lacks`): their blocks are left out, and the exported
+  README says what the configuration does not enforce there.
 
 Each target is checked against its own vendored schema (`deployer.schema`, `version=`).
 """
@@ -39,6 +41,9 @@ class ProviderTarget:
     # Whether every regional resource and data source takes a `region` argument (6.0+).
     resource_region: bool
     rewrites: Mapping[str, Rewrite] = field(default_factory=dict)
+    # Resource types the major does not have → what the configuration then does not enforce
+    # (the exported README's words): their blocks are left out of the export.
+    lacks: Mapping[str, str] = field(default_factory=dict)
 
     def attributes(self, tf_type: str, attributes: dict[str, Any], where: str) -> dict[str, Any]:
         """A resource's attributes as this target writes them."""
@@ -89,6 +94,14 @@ PROVIDER_5 = ProviderTarget(
     rewrites={
         "aws_dynamodb_table": gsi_keys_as_attributes,
         "aws_acm_certificate": drop_default("options", "export", "DISABLED"),
+    },
+    lacks={
+        "aws_vpc_security_group_rules_exclusive": (
+            "the exclusive rule set of each security group (provider 6's "
+            "`aws_vpc_security_group_rules_exclusive`, new in 6.0): a rule added to a group "
+            "outside Terraform is neither shown by `terraform plan` nor revoked by `terraform "
+            "apply`; `deployer drift` still reports it and `deployer apply` revokes it"
+        ),
     },
 )
 TARGETS: dict[int, ProviderTarget] = {t.major: t for t in (PROVIDER_6, PROVIDER_5)}

@@ -120,10 +120,12 @@ class Exporter:
         return len(self.present_in(address)) == 1
 
     def addresses(self) -> list[str]:
-        """Every address, in the primary's dependency order, then the secondary's own."""
+        """Every address, in the primary's dependency order, then the secondary's own; not
+        those of resource types the target lacks (`ProviderTarget.lacks`)."""
         seen: dict[str, None] = {}
         for node in self.graph.nodes():
-            seen.setdefault(node.address, None)
+            if node.data or node.ephemeral or node.type not in self.target.lacks:
+                seen.setdefault(node.address, None)
         return list(seen)
 
     # ---------------------------------------------------------------- values

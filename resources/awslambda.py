@@ -17,7 +17,7 @@ changes what: UpdateFunctionConfiguration for most rows, UpdateFunctionCode for 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from deployer.attributes import Attr, Setter, Table
@@ -25,8 +25,9 @@ from deployer.aws import DeployerError, iam_propagation_error, poll, retry_while
 from deployer.blocks import first_block
 from deployer.errors import Conflict, NotFound, ignore_missing, is_kind, or_none
 from deployer.packaging import code_sha256
-from deployer.resource import Context, Resource, resource
+from deployer.resource import Context, Resource, render_value, resource
 from deployer.tagging import Tagging
+from deployer.unmanaged import Managed, UnmanagedItem
 from deployer.waiting import delete_when_released, wait_gone
 
 # Lambda documents no bound for Pending → Active; a VPC function sets up its Hyperplane network
@@ -388,6 +389,32 @@ class Function(Resource):
         name: str = desired["function_name"]
         return name if self.describe(ctx, name) is not None else None
 
+    def unmanaged(self, ctx: Context, id: str, managed: Managed) -> Iterator[UnmanagedItem]:
+        """Statements of the function's resource policy that no `aws_lambda_permission` in
+        state made (an AddPermission behind our back): each names who may now invoke the
+        function, and from where. Reported as unmanaged, not as drift: each statement is a
+        resource of its own (the provider has no exclusive type for them), so apply leaves
+        it; RemovePermission takes it away."""
+        policy = or_none(lambda: ctx.client("lambda").get_policy(FunctionName=id))
+        if policy is None:  # no statement at all
+            return
+        ours = {
+            str(applied.get("statement_id"))
+            for applied in managed.of_type(Permission.type)
+            if str(applied.get("function_name", "")).rsplit(":", 1)[-1] == id
+            and not applied.get("qualifier")
+        }
+        for statement in json.loads(policy["Policy"]).get("Statement", []):
+            sid = str(statement.get("Sid", ""))
+            if sid in ours or permission_id(id, sid, {}) in managed:
+                continue
+            yield UnmanagedItem(
+                Permission.type,
+                permission_id(id, sid, {}),
+                f"a statement of managed Lambda function {id}'s policy in no state: "
+                + permission_words(permission_attributes(id, None, statement)),
+            )
+
     def wait_ready(self, ctx: Context, id: str) -> None:
         wait_function_ready(ctx.client("lambda"), id)
 
@@ -544,6 +571,20 @@ def permission_attributes(
             "lambda:EventSourceToken", ""
         ),
     }
+
+
+def permission_words(permission: dict[str, Any]) -> str:
+    """A permission statement in a line: `lets apigateway.amazonaws.com lambda:InvokeFunction
+    from arn:...` (with the account or organisation it is limited to, where it is)."""
+    words = f"lets {render_value(permission.get('principal'))} {permission.get('action')}"
+    for key, label in (
+        ("source_arn", "from"),
+        ("source_account", "for account"),
+        ("principal_org_id", "in organisation"),
+    ):
+        if permission.get(key):
+            words += f" {label} {permission[key]}"
+    return words
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """The alarm topic: each region's SNS topic for alarms, encrypted with the region's `logs` key.
 
 The key's policy lets CloudWatch use it (see `stack/keys.py`); without that, alarms could not
-publish to an encrypted topic. The topic's own policy is declared rather than left to AWS's
-default, so a statement widened out of band is drift: only the account administers the topic,
-and only CloudWatch alarms of this account publish to it. The alarms themselves are
-`stack/alarms.py`.
+publish to an encrypted topic. The alarms themselves are `stack/alarms.py`.
+
+The topic's access policy is declared (`topic_policy`), not left to SNS's default: drift then
+compares it as a document, so a statement widened behind the deployer's back is reported and
+apply puts the declared one back.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from deployer.resource import blueprint
 from deployer.spec import Spec
 from stack.account import ACCOUNT_ID, account_arn, root_principal
 from stack.keys import key_ref
+from stack.permissions import POLICY_VERSION
 
 # The file of the Terraform export that holds this component's blocks.
 TERRAFORM_FILE = "cloudwatch.tf"
@@ -32,34 +34,39 @@ def topic_ref(workspace: str | None = None) -> Ref:
     return Ref(TOPIC, "arn", workspace)
 
 
-def topic_policy(region: str, name: str) -> Json:
-    """The account administers the topic; CloudWatch alarms of the account publish to it."""
-    arn = account_arn("sns", region, name)
+# What SNS's default topic policy lets the owning account do: the account administers its topic.
+OWNER_ACTIONS = [
+    "SNS:GetTopicAttributes",
+    "SNS:SetTopicAttributes",
+    "SNS:AddPermission",
+    "SNS:RemovePermission",
+    "SNS:DeleteTopic",
+    "SNS:Subscribe",
+    "SNS:ListSubscriptionsByTopic",
+    "SNS:Publish",
+]
+
+
+def topic_policy(spec: Spec, workspace: str) -> Json:
+    """SNS's default (the account administers its topic), plus CloudWatch publishing on behalf
+    of this account's alarms only (the confused-deputy condition)."""
+    arn = account_arn("sns", spec.region(workspace), topic_name(spec))
     return Json(
         {
-            "Version": "2012-10-17",
+            "Version": POLICY_VERSION,
             "Statement": [
                 {
-                    "Sid": "AccountAdministration",
+                    "Sid": "AccountAdministers",
                     "Effect": "Allow",
                     "Principal": {"AWS": root_principal()},
-                    "Action": [
-                        "sns:GetTopicAttributes",
-                        "sns:SetTopicAttributes",
-                        "sns:AddPermission",
-                        "sns:RemovePermission",
-                        "sns:DeleteTopic",
-                        "sns:Subscribe",
-                        "sns:ListSubscriptionsByTopic",
-                        "sns:Publish",
-                    ],
+                    "Action": OWNER_ACTIONS,
                     "Resource": arn,
                 },
                 {
-                    "Sid": "CloudWatchAlarms",
+                    "Sid": "CloudWatchAlarmsPublish",
                     "Effect": "Allow",
                     "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                    "Action": "sns:Publish",
+                    "Action": "SNS:Publish",
                     "Resource": arn,
                     "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}},
                 },
@@ -79,7 +86,7 @@ def sns(spec: Spec, workspace: str) -> Iterator[Node | Output]:
             "name": name,
             "display_name": f"{spec.project} {spec.environment_suffix} alarms ({workspace})",
             "kms_master_key_id": key_ref("logs", "arn"),
-            "policy": topic_policy(spec.region(workspace), name),
+            "policy": topic_policy(spec, workspace),
             "tags": {"Name": name},
         },
     )

@@ -299,8 +299,9 @@ def network(spec: Spec, workspace: str) -> Iterator[Node | Output]:
 
 
 def _security_groups(spec: Spec, workspace: str) -> Iterator[Node]:
-    """Two groups without inline rules; each rule is its own resource (provider 6 style).
-    The VPC's default group, which nothing uses, is kept without any rule."""
+    """Two groups without inline rules; each rule is its own resource (provider 6 style), and
+    each group's whole rule set is owned (`aws_vpc_security_group_rules_exclusive`). The VPC's
+    default group, which nothing uses, is kept without any rule."""
     yield Node(
         "aws_default_security_group",
         "main",
@@ -371,6 +372,27 @@ def _security_groups(spec: Spec, workspace: str) -> Iterator[Node]:
             "tags": {"Name": spec.name("lambda-postgres-to-db")},
         },
     )
+    # Each group owns its whole rule set: a rule opened behind our back is drift, and apply
+    # revokes it (provider 6 only; the provider 5 export says it is not enforced there).
+    owned = {
+        "lambda": ([], ["lambda_https", "lambda_postgres_to_db"]),
+        "db": (["db_postgres_from_lambda"], []),
+    }
+    for name, (ingress, egress) in owned.items():
+        yield Node(
+            "aws_vpc_security_group_rules_exclusive",
+            name,
+            workspace,
+            {
+                "security_group_id": security_group_ref(name),
+                "ingress_rule_ids": [
+                    Ref(f"aws_vpc_security_group_ingress_rule.{rule}", "id") for rule in ingress
+                ],
+                "egress_rule_ids": [
+                    Ref(f"aws_vpc_security_group_egress_rule.{rule}", "id") for rule in egress
+                ],
+            },
+        )
 
 
 def _flow_logs(spec: Spec, workspace: str) -> Iterator[Node]:

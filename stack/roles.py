@@ -1,5 +1,9 @@
 """The roles: every IAM role of the stack, made in the primary workspace only.
 
+Each role owns the whole set of its inline policies and of its attached managed policies
+(`aws_iam_role_policies_exclusive`, `aws_iam_role_policy_attachments_exclusive`): one added
+behind the deployer's back is drift, and apply removes it.
+
 IAM is global: the primary creates each role once, and the secondary workspace refers to them
 through `aws_iam_role` data sources, so that its apply makes no IAM write call.
 
@@ -163,12 +167,40 @@ def iam(spec: Spec, workspace: str) -> Iterator[Node | Output]:
                 workspace,
                 {"role": role_ref(workspace, role, "name"), "policy_arn": arn},
             )
+        yield from _exclusive(role, workspace, has_inline=policy is not None)
         yield Output(
             f"{role}_role_arn",
             workspace,
             role_ref(workspace, role),
             description=f"ARN of the IAM role for {purpose}",
         )
+
+
+def _exclusive(role: str, workspace: str, has_inline: bool) -> Iterator[Node]:
+    """The role owns its whole policy sets: an inline policy or attachment put on it behind
+    our back is drift, and apply removes it. The sets name the policies above by reference,
+    so they are made after them and follow their names."""
+    yield Node(
+        "aws_iam_role_policies_exclusive",
+        role,
+        workspace,
+        {
+            "role_name": role_ref(workspace, role, "name"),
+            "policy_names": [Ref(f"aws_iam_role_policy.{role}", "name")] if has_inline else [],
+        },
+    )
+    yield Node(
+        "aws_iam_role_policy_attachments_exclusive",
+        role,
+        workspace,
+        {
+            "role_name": role_ref(workspace, role, "name"),
+            "policy_arns": [
+                Ref(f"aws_iam_role_policy_attachment.{attachment_name(role, short)}", "policy_arn")
+                for short in MANAGED_POLICIES.get(role, {})
+            ],
+        },
+    )
 
 
 def _lookups(spec: Spec, workspace: str) -> Iterator[Node]:

@@ -158,9 +158,10 @@ def test_drift_right_after_a_full_apply_is_clean(deployment: Any) -> None:
     assert sum(report.calls.values()) == report.api_calls
     # (moto pages the tagging API by 100 tags whatever ResourcesPerPage says: a few pages.)
     assert 2 <= report.calls["resourcegroupstaggingapi:GetResources"] <= 10
-    # Per region: the unmanaged scan of the VPC, the managed rules by id (one batched call)
-    # and the default group's rules (by group): never one call per rule.
-    assert report.calls["ec2:DescribeSecurityGroupRules"] == 2 * 3
+    # Per region: the managed rules by id (one batched call) and the rules of the default
+    # group and of the groups whose rule sets are owned (one batched call by group): never one
+    # call per rule. The unmanaged scan of the VPC reads no rule of an owned group.
+    assert report.calls["ec2:DescribeSecurityGroupRules"] == 2 * 2
 
     doc = json.loads(render_json(report))
     validate(doc)
@@ -268,6 +269,7 @@ def test_out_of_band_changes_are_detected_then_healed_by_apply(deployment: Any) 
         "primary:aws_s3_bucket_versioning.payments": DRIFTED,
         "primary:aws_kms_key.s3": DRIFTED,
         "primary:aws_route53_health_check.api": DRIFTED,
+        "primary:aws_vpc_security_group_rules_exclusive.db": DRIFTED,
         "primary:aws_cloudwatch_metric_alarm.lambda_errors": MISSING,
         "primary:aws_route.private_a_nat": MISSING,
         f"secondary:{LAMBDA}": DRIFTED,
@@ -309,8 +311,16 @@ def test_out_of_band_changes_are_detected_then_healed_by_apply(deployment: Any) 
     added_rule = next(
         r["SecurityGroupRuleId"] for r in rules if r["SecurityGroupRuleId"] != managed_rule
     )
+    # The rule opened on the database group is drift of the group's owned rule set (not an
+    # unmanaged rule as well), described by what it opens.
+    owned = results["primary:aws_vpc_security_group_rules_exclusive.db"]
+    assert changes(owned) == {
+        "ingress_rule_ids": ([managed_rule], sorted([managed_rule, added_rule]))
+    }
+    live_rules = deployment.read("primary:aws_vpc_security_group_rules_exclusive.db")
+    words = resource_driver(owned.type).describe_value("ingress_rule_ids", [added_rule], live_rules)
+    assert words == f"{added_rule}: ingress tcp port 5432 from 10.0.0.0/8"
     assert unmanaged == {
-        ("primary", "aws_vpc_security_group_ingress_rule", added_rule),
         ("primary", "aws_security_group", extra_group),
         ("secondary", "aws_subnet", extra_subnet),
         ("secondary", "aws_s3_bucket", "arn:aws:s3:::payments-stray-dev"),
@@ -349,8 +359,8 @@ def test_out_of_band_changes_are_detected_then_healed_by_apply(deployment: Any) 
     validate(doc)
     assert set(doc) == JSON_KEYS and doc["has_drift"] is True
     assert all(set(r) == RESOURCE_KEYS for r in doc["resources"])
-    assert doc["summary"][DRIFTED] == 5 and doc["summary"][MISSING] == 3
-    assert doc["summary"]["unmanaged"] == 5 and doc["summary"]["parity_breaks"] == 8
+    assert doc["summary"][DRIFTED] == 6 and doc["summary"][MISSING] == 3
+    assert doc["summary"]["unmanaged"] == 4 and doc["summary"]["parity_breaks"] == 8
     lam_doc = next(
         r for r in doc["resources"] if r["workspace"] == "secondary" and r["address"] == LAMBDA
     )
@@ -377,6 +387,10 @@ def test_out_of_band_changes_are_detected_then_healed_by_apply(deployment: Any) 
     assert not_in_sync(healed) == {}
     assert healed.parity == []
     assert {(u.workspace, u.kind, u.id) for u in healed.unmanaged} == unmanaged
+    after = c("ec2", P).describe_security_group_rules(
+        Filters=[{"Name": "group-id", "Values": [db_group]}]
+    )["SecurityGroupRules"]
+    assert [r["SecurityGroupRuleId"] for r in after] == [managed_rule]  # revoked
 
 
 def test_what_is_not_drift(deployment: Any) -> None:

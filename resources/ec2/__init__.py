@@ -6,6 +6,7 @@
 - `gateways`: the internet gateway, Elastic IPs and NAT gateways;
 - `routing`: route tables, routes and their associations;
 - `security_groups`: security groups, the VPC's default group and rules;
+- `exclusive_rules`: the whole rule set of a group (`aws_vpc_security_group_rules_exclusive`);
 - `endpoints`: VPC endpoints; `flow_logs`: VPC flow logs.
 
 The drivers are registered by their modules (the loader imports every one); the names below
@@ -15,6 +16,7 @@ are for readers and tests.
 from __future__ import annotations
 
 from resources.ec2.endpoints import VpcEndpoint
+from resources.ec2.exclusive_rules import SecurityGroupRulesExclusive
 from resources.ec2.flow_logs import FlowLog
 from resources.ec2.gateways import ElasticIp, InternetGateway, NatGateway
 from resources.ec2.routing import Route, RouteTable, RouteTableAssociation
@@ -38,6 +40,7 @@ __all__ = [
     "SecurityGroup",
     "SecurityGroupEgressRule",
     "SecurityGroupIngressRule",
+    "SecurityGroupRulesExclusive",
     "Subnet",
     "Vpc",
     "VpcEndpoint",

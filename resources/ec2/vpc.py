@@ -11,6 +11,7 @@ from deployer.batch import BatchRead
 from deployer.resource import Context, resource
 from deployer.unmanaged import Managed, UnmanagedItem
 from deployer.waiting import delete_when_released
+from resources.ec2.exclusive_rules import SecurityGroupRulesExclusive as RulesExclusive
 from resources.ec2.routing import Route, RouteTable
 from resources.ec2.security_groups import (
     SecurityGroup,
@@ -255,6 +256,11 @@ def unmanaged_in_vpc(ec2: Any, vpc_id: str, managed: Managed) -> Iterator[Unmana
             managed_groups.append(group["GroupId"])
         else:
             yield UnmanagedItem(SecurityGroup.type, group["GroupId"], where, group_details(group))
+    # A group whose whole rule set an `aws_vpc_security_group_rules_exclusive` in state owns
+    # reports a rule outside the set as that resource's drift, with what the rule opens: it is
+    # not reported a second time here (nor read: the exclusive's read has the rules already).
+    owned = {str(a.get("security_group_id")) for a in managed.of_type(RulesExclusive.type)}
+    managed_groups = [group for group in managed_groups if group not in owned]
     if managed_groups:
         for rule in paginate(
             ec2,

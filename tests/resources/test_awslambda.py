@@ -429,3 +429,37 @@ def test_a_reservation_made_outside_is_removed_again(
     deployment.apply(FUNCTION)
     assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName=NAME)
     assert deployment.diff(FUNCTION) == {}
+
+
+def test_a_permission_added_out_of_band_is_reported_as_unmanaged(
+    deployment: Any, client_for: Callable[..., Any]
+) -> None:
+    """An AddPermission behind our back (S3, from a bucket not ours, may invoke the function)
+    is an unmanaged permission of the managed function, saying who may invoke it; the managed
+    statements are not reported. It is not drift (apply leaves it): removed, drift is clean."""
+    from deployer.drift import detect_drift
+
+    routes = ("health", "get_payment", "create_payment")
+    deployment.apply(*(f"primary:aws_lambda_permission.{route}" for route in routes))
+    lam = client_for("lambda")
+    lam.add_permission(
+        FunctionName=NAME,
+        StatementId="debug-anyone",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+        SourceArn="arn:aws:s3:::someone-elses-bucket",
+    )
+
+    def unmanaged() -> list[Any]:
+        report = detect_drift(
+            deployment.graph, deployment.states(), deployment.clients, ["primary"]
+        )
+        return [u for u in report.unmanaged if u.kind == "aws_lambda_permission"]
+
+    found = unmanaged()
+    assert [(u.id, u.workspace) for u in found] == [(f"{NAME}/debug-anyone", "primary")]
+    assert found[0].reason.endswith(
+        "lets s3.amazonaws.com lambda:InvokeFunction from arn:aws:s3:::someone-elses-bucket"
+    )
+    lam.remove_permission(FunctionName=NAME, StatementId="debug-anyone")
+    assert unmanaged() == []

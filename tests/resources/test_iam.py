@@ -582,6 +582,7 @@ def test_documents_fit_iam_size_limits(deployment: Any) -> None:
 
 def test_iam_nodes_match_the_provider_schema(deployment: Any) -> None:
     nodes = [n for n in deployment.graph.nodes() if n.type.startswith("aws_iam_")]
-    assert len(nodes) == 5 + 3 + 2 + 5  # roles, inline policies, attachments, look-ups
+    # roles, inline policies, attachments, look-ups, and each role's two exclusive sets
+    assert len(nodes) == 5 + 3 + 2 + 5 + 5 * 2
     for node in nodes:
         assert validate_attributes(node.type, node.attributes, data=node.data) == [], node.key

@@ -154,3 +154,43 @@ def test_an_alias_retargeted_out_of_band_is_pointed_back(
     deployment.apply(ALIAS)
     aliases = kms.list_aliases(KeyId=key_id)["Aliases"]
     assert [a["AliasName"] for a in aliases] == ["alias/payments-s3-dev"]
+
+
+def test_a_widened_key_policy_is_drift_and_apply_restores_it(
+    deployment: Any, client_for: Any
+) -> None:
+    """The key policy is compared as a document: another account allowed to decrypt, added
+    behind our back, is drift of `policy`; apply puts the declared policy back."""
+    from deployer.diff import canonical_json
+    from deployer.drift import DRIFTED, IN_SYNC, detect_drift
+
+    deployment.apply(KEY)
+    key_id = deployment.entry(KEY)["id"]
+    kms = client_for("kms")
+
+    def policy() -> dict[str, Any]:
+        return dict(json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]))
+
+    def drift_of() -> Any:
+        report = detect_drift(
+            deployment.graph, deployment.states(), deployment.clients, ["primary"]
+        )
+        return next(r for r in report.resources if r.key == KEY)
+
+    declared = policy()
+    other = {
+        "Sid": "OtherAccountDecrypts",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+    }
+    widened = {**declared, "Statement": [*declared["Statement"], other]}
+    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(widened))
+
+    result = drift_of()
+    assert result.status == DRIFTED
+    assert [c.name for c in result.changes] == ["policy"]
+    deployment.apply(KEY)
+    assert canonical_json(policy()) == canonical_json(declared)
+    assert drift_of().status == IN_SYNC

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from deployer.diff import canonical_json
+from deployer.drift import DRIFTED, IN_SYNC, detect_drift
 from deployer.model import Node
 
 TOPIC = "primary:aws_sns_topic.alarms"
@@ -133,3 +136,40 @@ def test_topic_deleted_outside_is_planned_again(deployment: Any, client_for: Any
     deployment.apply(TOPIC)
     client_for("sns").delete_topic(TopicArn=deployment.entry(TOPIC)["id"])
     assert deployment.plan(TOPIC).changes[TOPIC].action.value == "create"
+
+
+def test_a_widened_topic_policy_is_drift_and_apply_restores_it(
+    deployment: Any, client_for: Any
+) -> None:
+    """The topic's policy is declared and compared as a document: a statement letting anyone
+    publish, added behind our back, is drift of `policy`; apply puts the declared one back."""
+    deployment.apply(TOPIC)
+    arn = deployment.entry(TOPIC)["id"]
+    sns = client_for("sns")
+
+    def policy() -> dict[str, Any]:
+        return dict(json.loads(sns.get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"]))
+
+    declared = policy()
+    assert {s["Sid"] for s in declared["Statement"]} == {
+        "AccountAdministers",
+        "CloudWatchAlarmsPublish",
+    }
+    anyone = {"Effect": "Allow", "Principal": "*", "Action": "SNS:Publish", "Resource": arn}
+    widened = {**declared, "Statement": [*declared["Statement"], anyone]}
+    sns.set_topic_attributes(
+        TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(widened)
+    )
+
+    result = _drift_of(deployment, TOPIC)
+    assert result.status == DRIFTED
+    assert [c.name for c in result.changes] == ["policy"]
+    deployment.apply(TOPIC)
+    assert canonical_json(policy()) == canonical_json(declared)
+    assert _drift_of(deployment, TOPIC).status == IN_SYNC
+
+
+def _drift_of(deployment: Any, key: str) -> Any:
+    workspace = key.split(":", 1)[0]
+    report = detect_drift(deployment.graph, deployment.states(), deployment.clients, [workspace])
+    return next(r for r in report.resources if r.key == key)

@@ -461,3 +461,42 @@ def _assert_deleted(deployment: Any, key: str) -> None:
     driver.delete(ctx, resource_id, None)
     assert driver.read(ctx, resource_id) is None
     driver.delete(ctx, resource_id, None)
+
+
+def test_a_widened_bucket_policy_is_drift_and_apply_restores_it(
+    deployment: Any, client_for: Any
+) -> None:
+    """The bucket policy is compared as a document: public read, added behind our back, is
+    drift of `policy`; apply puts the declared TLS-only policy back."""
+    from deployer.diff import canonical_json
+    from deployer.drift import DRIFTED, IN_SYNC, detect_drift
+
+    deployment.apply(POLICY)
+    s3 = client_for("s3")
+
+    def policy() -> dict[str, Any]:
+        return dict(json.loads(s3.get_bucket_policy(Bucket=PRIMARY_NAME)["Policy"]))
+
+    def drift_of() -> Any:
+        report = detect_drift(
+            deployment.graph, deployment.states(), deployment.clients, ["primary"]
+        )
+        return next(r for r in report.resources if r.key == POLICY)
+
+    declared = policy()
+    public_read = {
+        "Sid": "PublicRead",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{PRIMARY_NAME}/*",
+    }
+    widened = {**declared, "Statement": [*declared["Statement"], public_read]}
+    s3.put_bucket_policy(Bucket=PRIMARY_NAME, Policy=json.dumps(widened))
+
+    result = drift_of()
+    assert result.status == DRIFTED
+    assert [c.name for c in result.changes] == ["policy"]
+    deployment.apply(POLICY)
+    assert canonical_json(policy()) == canonical_json(declared)
+    assert drift_of().status == IN_SYNC

@@ -1,21 +1,29 @@
-"""IAM: roles, their inline policies and managed-policy attachments, and role look-ups.
+"""IAM roles, their inline policies and managed-policy attachments, and role look-ups.
 
 IAM is global: every call goes to us-east-1 whatever the workspace. IAM is also eventually
 consistent: a role a few seconds old may be unknown to PutRolePolicy (or to a read right after
 its create), a policy just detached may still block DeleteRole; the drivers wait those out for
 as long as Terraform does.
+
+A refresh reads every role's inline policies and attachments through one paginated call,
+GetAccountAuthorizationDetails (`ROLE_DETAILS`), instead of a call per policy: the exclusive
+resources (`resources/iam/exclusive.py`), which must see every policy of a role, cost no more
+than the policies themselves.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import urllib.parse
+from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 from deployer.attributes import Attr, Setter, Table
 from deployer.aws import paginate
+from deployer.batch import BatchRead, Describe, Item, item_key
 from deployer.errors import (
     AlreadyExists,
     Conflict,
@@ -25,7 +33,14 @@ from deployer.errors import (
     is_kind,
     or_none,
 )
-from deployer.resource import Context, DataSource, Resource, data_source, resource
+from deployer.resource import (
+    Context,
+    DataSource,
+    Resource,
+    data_source,
+    render_value,
+    resource,
+)
 from deployer.tagging import ADDRESS_TAG, Tagging, is_ours, tag_dict
 from deployer.waiting import delete_when_released, retry_while
 
@@ -52,6 +67,83 @@ def policy_json(document: Any) -> str:
 
 def _timestamp(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _whole_account(by: str, values: list[str]) -> dict[str, Any]:
+    """GetAccountAuthorizationDetails takes no role names: it lists every role."""
+    return {"Filter": ["Role"]}
+
+
+# Every role of the account with its inline policy documents and attached managed policies, by
+# role name: one paginated call answers a refresh's reads of them all (one "chunk": the call
+# ignores the names). Outside a refresh a read asks for its one role (`role_details`).
+ROLE_DETAILS = Describe(
+    "iam",
+    "get_account_authorization_details",
+    "RoleDetailList",
+    {"role-name": item_key("RoleName")},
+    request=_whole_account,
+    chunk=sys.maxsize,
+)
+
+
+def role_details(
+    ctx: Context, role: str, inline: bool = True, attached: bool = True
+) -> Item | None:
+    """The role's `RoleDetail` (as GetAccountAuthorizationDetails describes it: its
+    `RolePolicyList` with documents and its `AttachedManagedPolicies`), None when the role is
+    gone. From the refresh's batch when there is one; else by the role's own list calls, only
+    those asked for (`inline`, `attached`), since one role's read must not list the account."""
+    prefetched = ctx.prefetched(ROLE_DETAILS, "role-name", role)
+    if prefetched is not None:
+        return prefetched[0] if prefetched else None
+    iam = ctx.client("iam")
+    detail: Item = {"RoleName": role, "RolePolicyList": [], "AttachedManagedPolicies": []}
+    try:
+        if inline:
+            for name in paginate(iam, "list_role_policies", "PolicyNames", RoleName=role):
+                found = or_none(partial(iam.get_role_policy, RoleName=role, PolicyName=name))
+                if found is not None:  # deleted between the listing and the get
+                    detail["RolePolicyList"].append(
+                        {"PolicyName": name, "PolicyDocument": found["PolicyDocument"]}
+                    )
+        if attached:
+            detail["AttachedManagedPolicies"] = list(
+                paginate(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=role)
+            )
+    except NotFound:
+        return None
+    return detail
+
+
+def policy_words(document: Any) -> str:
+    """What a policy document allows or denies, on what, in a line: `Allow s3:GetObject,
+    s3:PutObject on arn:aws:s3:::b/*; Deny * on *` (a drift finding's words for an inline
+    policy nobody declared)."""
+    try:
+        doc = json.loads(policy_json(document))
+    except ValueError:
+        return "a document that is not JSON"
+    statements = doc.get("Statement") if isinstance(doc, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list) or not statements:
+        return "no statement"
+    words = []
+    for statement in statements:
+        if not isinstance(statement, Mapping):
+            continue
+        actions = statement.get("Action") or statement.get("NotAction")
+        resources = statement.get("Resource") or statement.get("NotResource")
+        text = (
+            f"{statement.get('Effect', '?')} "
+            f"{'all but ' if 'NotAction' in statement else ''}{render_value(actions)} on "
+            f"{'all but ' if 'NotResource' in statement else ''}{render_value(resources)}"
+        )
+        if statement.get("Condition"):
+            text += " (with conditions)"
+        words.append(text)
+    return "; ".join(words)
 
 
 # --- drivers ------------------------------------------------------------------------------
@@ -215,8 +307,19 @@ class RolePolicy(Resource):
         self._put(ctx, desired)
         return role_policy_id(desired["role"], desired["name"])
 
+    def batch_reads(self, id: str, recorded: dict[str, Any]) -> list[BatchRead]:
+        return [BatchRead(ROLE_DETAILS, "role-name", parse_role_policy_id(id)[0])]
+
     def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
+        """GetRolePolicy's answer; in a refresh, the same from the role's batched details."""
         role, name = parse_role_policy_id(id)
+        prefetched = ctx.prefetched(ROLE_DETAILS, "role-name", role)
+        if prefetched is not None:
+            for detail in prefetched:
+                for policy in detail.get("RolePolicyList") or []:
+                    if policy.get("PolicyName") == name:
+                        return {"RoleName": role, **policy}
+            return None
         iam = ctx.client("iam")
         found: dict[str, Any] | None = or_none(
             lambda: iam.get_role_policy(RoleName=role, PolicyName=name)
@@ -276,9 +379,19 @@ class RolePolicyAttachment(Resource):
         )
         return attachment_id(desired["role"], arn)
 
+    def batch_reads(self, id: str, recorded: dict[str, Any]) -> list[BatchRead]:
+        return [BatchRead(ROLE_DETAILS, "role-name", parse_attachment_id(id)[0])]
+
     def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
         """The policy among those attached to the role, None when it is not (or no role)."""
         role, arn = parse_attachment_id(id)
+        prefetched = ctx.prefetched(ROLE_DETAILS, "role-name", role)
+        if prefetched is not None:
+            for detail in prefetched:
+                for policy in detail.get("AttachedManagedPolicies") or []:
+                    if policy.get("PolicyArn") == arn:
+                        return dict(policy)
+            return None
         iam = ctx.client("iam")
         try:
             for policy in paginate(
