@@ -140,9 +140,7 @@ def test_a_key_made_disabled_is_created_disabled(deployment: Any, client_for: An
     assert deployment.diff(KEY) == {}
 
 
-def test_an_alias_retargeted_out_of_band_is_pointed_back(
-    deployment: Any, client_for: Any
-) -> None:
+def test_an_alias_retargeted_out_of_band_is_pointed_back(deployment: Any, client_for: Any) -> None:
     deployment.apply(ALIAS, "primary:aws_kms_key.rds")
     key_id = deployment.entry(KEY)["id"]
     other = deployment.entry("primary:aws_kms_key.rds")["id"]
