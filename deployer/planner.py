@@ -214,16 +214,23 @@ def plan_changes(
         desired = resolve(node.attributes, values.lookup_from(node.workspace))
         entry = states[node.workspace].get(node.address)
         if isinstance(driver, DataSource):
+            upstream = [
+                changes.get(ref_key(r, node.workspace), NOOP_CHANGE) for r in node.references()
+            ]
+            # A look-up of something being made or replaced waits for apply, as Terraform's
+            # does; one of something updated in place is read now, with the attributes the
+            # update changes left unknown: the rest (an ARN, an id) cannot change, so what
+            # uses them is not replaced for nothing.
             pending = any(
-                changes.get(ref_key(r, node.workspace), NOOP_CHANGE).action
-                not in (Action.NOOP, Action.READ)
-                for r in node.references()
+                c.action not in (Action.NOOP, Action.READ, Action.UPDATE) for c in upstream
             )
             change = _plan_data_source(
                 node, driver, desired, clients, region, defer=pending or node.ephemeral
             )
+            updated = {name for c in upstream if c.action == Action.UPDATE for name in c.diffs}
+            found = {k: UNKNOWN if k in updated else v for k, v in (change.live or {}).items()}
             changes[node.key] = change
-            values.set(node.key, {**desired, **(change.live or {})})
+            values.set(node.key, {**desired, **found})
             continue
         assert isinstance(driver, Resource)
         desired = driver.with_defaults(desired)

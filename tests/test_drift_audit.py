@@ -186,8 +186,10 @@ def test_every_kind_of_out_of_band_change_is_found_described_ranked_and_healed(
     ]
     expected = [(f"primary:{where}", name, words) for where, name, words in expected]
     expected += [
-        ("secondary:aws_dynamodb_table.transactions", "point_in_time_recovery", []),
-        ("parity:aws_dynamodb_table.transactions", "point_in_time_recovery", []),
+        ("secondary:aws_dynamodb_table.transactions", "point_in_time_recovery", ["disabled"]),
+        ("parity:aws_dynamodb_table.transactions", "point_in_time_recovery", ["disabled"]),
+        # Relaxed in the primary only: the parity break is told from the weaker side.
+        ("parity:aws_s3_bucket_public_access_block.payments", "block_public_policy", ["off"]),
     ]
     for where, name, words in expected:
         item = finding(found, where, name)
@@ -200,6 +202,12 @@ def test_every_kind_of_out_of_band_change_is_found_described_ranked_and_healed(
     gate = run(endpoint, state, "drift", "--fail-on", "high")
     assert gate.returncode == 2
     assert "escalate" in gate.stdout and "high" in gate.stdout
+
+    # The plan puts back exactly what changed: in-place updates, nothing replaced (the other
+    # region's flow log looks up the role whose trust policy is put back, and keeps it).
+    plan = run(endpoint, state, "plan", "--detailed-exitcode")
+    assert plan.returncode == 2
+    assert "must be replaced" not in plan.stdout and "0 to add, 10 to change" in plan.stdout
 
     healed = run(endpoint, state, "apply", "--auto-approve")
     assert healed.returncode == 0, healed.stderr[-3000:]

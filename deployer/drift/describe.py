@@ -131,16 +131,19 @@ def planned_change(
 def parity_break(
     driver: Resource | None, tf_type: str, found: ParityBreak, live: Mapping[str, Any] | None
 ) -> ParityBreak:
-    """A parity break in words (the secondary's value against the primary's), rated as that
-    change would be as drift."""
+    """A parity break in words (the secondary's value against the primary's, or the other way
+    round where the primary is the weaker), rated as that change would be as drift."""
     attribute = found.attribute.removesuffix(" (keys)")
+    before, after, told = found.primary, found.secondary, "secondary differs from primary"
+    if severity.primary_is_weaker(tf_type, found.attribute, found.primary, found.secondary):
+        before, after, told = found.secondary, found.primary, "primary differs from secondary"
     if attribute != found.attribute:
-        text = describe_change(None, tf_type, attribute + " keys", found.primary, found.secondary)
+        text = describe_change(None, tf_type, attribute + " keys", before, after)
     else:
-        text = describe_change(driver, tf_type, attribute, found.primary, found.secondary, live)
+        text = describe_change(driver, tf_type, attribute, before, after, live)
     return dataclasses.replace(
         found,
-        description=f"secondary differs from primary: {text}",
+        description=f"{told}: {text}",
         severity=severity.of_parity(tf_type, found.attribute, found.primary, found.secondary),
     )
 

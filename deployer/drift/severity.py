@@ -179,5 +179,22 @@ def of_unmanaged(kind: str, details: Mapping[str, str]) -> str:
 
 
 def of_parity(tf_type: str, attribute: str, primary: Any, secondary: Any) -> str:
-    """A parity break is rated as the secondary's value would be as drift from the primary's."""
-    return of_change(tf_type, attribute.removesuffix(" (keys)"), primary, secondary)
+    """A parity break is rated as the weaker region's value would be as drift from the
+    other's: protection off in either region is high."""
+    name = attribute.removesuffix(" (keys)")
+    return most_severe(
+        of_change(tf_type, name, primary, secondary), of_change(tf_type, name, secondary, primary)
+    )
+
+
+def primary_is_weaker(tf_type: str, attribute: str, primary: Any, secondary: Any) -> bool:
+    """Whether the primary's value, seen as drift from the secondary's, is the more severe:
+    then a parity break is best told from the secondary's side."""
+    name = attribute.removesuffix(" (keys)")
+    forward = of_change(tf_type, name, primary, secondary)
+    backward = of_change(tf_type, name, secondary, primary)
+    return SEVERITIES.index(backward) < SEVERITIES.index(forward)
+
+
+def most_severe(*severities: str) -> str:
+    return min(severities, key=SEVERITIES.index)

@@ -140,11 +140,10 @@ def test_attribute_rules(
 
 
 def test_parity_breaks_and_unmanaged_items() -> None:
-    # The secondary's value rated as drift from the primary's.
+    # The weaker region's value rated as drift from the other's: off in either region is high.
     assert of_parity("aws_dynamodb_table", "point_in_time_recovery[0].enabled", True, False) == HIGH
-    assert of_parity("aws_dynamodb_table", "point_in_time_recovery[0].enabled", False, True) == (
-        MEDIUM
-    )
+    assert of_parity("aws_dynamodb_table", "point_in_time_recovery[0].enabled", False, True) == HIGH
+    assert of_parity("aws_lambda_function", "memory_size", 256, 512) == MEDIUM
     assert of_parity("aws_lambda_function", "tags (keys)", ["a"], ["a", "b"]) == LOW
     ingress = "aws_vpc_security_group_ingress_rule"
     assert of_unmanaged(ingress, {"source": "0.0.0.0/0"}) == HIGH

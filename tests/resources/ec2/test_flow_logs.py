@@ -96,3 +96,23 @@ def test_flow_log_driver_with_a_role_made_here(
     assert live is not None
     assert {k: live[k] for k in desired} == desired
     assert driver.find(ctx, desired) == flow_log_id
+
+
+def test_a_role_updated_in_place_does_not_replace_the_other_region_flow_log(
+    deployment: Any, client_for: Callable[..., Any]
+) -> None:
+    """The secondary's flow log uses the primary's role through a look-up; the role's trust
+    policy put back in place changes nothing the flow log uses (its ARN), so the plan updates
+    the role and leaves the flow log alone, where deferring the whole look-up would make the
+    ARN unknown and force a new flow log."""
+    secondary = "secondary:aws_flow_log.main"
+    deployment.apply(secondary)
+    role = deployment.entry("primary:aws_iam_role.flow_logs")["id"]
+    client_for("iam").update_assume_role_policy(
+        RoleName=role,
+        PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+        '"Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}',
+    )
+    plan = deployment.plan(secondary)
+    assert plan.changes["primary:aws_iam_role.flow_logs"].action.value == "update"
+    assert plan.changes[secondary].action.value == "no-op"
