@@ -60,6 +60,22 @@ class ApplyError(DeployerError):
     pass
 
 
+def recorded_dependencies(graph: Graph, node: Node) -> list[str]:
+    """What must outlive this resource (a state entry's `dependencies`, which order a
+    destroy): its references, seen through data sources."""
+    found: set[str] = set()
+    pending = [ref_key(r, node.workspace) for r in node.references()]
+    while pending:
+        key = pending.pop()
+        if key in found:
+            continue
+        found.add(key)
+        if key in graph and not graph.node(key).stored:
+            data = graph.node(key)
+            pending.extend(ref_key(r, data.workspace) for r in data.references())
+    return sorted(k for k in found if not (k in graph and not graph.node(k).stored))
+
+
 class Scheduler:
     """Runs tasks over a dependency graph with existence and readiness edges.
 
@@ -468,8 +484,11 @@ class Executor:
         ):
             deposed.append(entry["id"])
         resource_id = None
-        if entry is not None and entry.get("status") == "creating":
-            resource_id = driver.find(ctx, desired)
+        forgotten = entry is None and node.address in self.states[node.workspace].forgotten
+        if forgotten or (entry is not None and entry.get("status") == "creating"):
+            resource_id = driver.find(ctx, desired)  # after `state rm` too: adopt, never twice
+            if forgotten and resource_id is not None:
+                ctx.notify(f"adopted the existing {resource_id} (removed from state by state rm)")
             if resource_id in deposed:  # the old object, not what the create made
                 resource_id = None
         if resource_id is None:
@@ -558,18 +577,7 @@ class Executor:
             thread.join()
 
     def _dependencies(self, node: Node) -> list[str]:
-        """What must outlive this resource: its references, seen through data sources."""
-        found: set[str] = set()
-        pending = [ref_key(r, node.workspace) for r in node.references()]
-        while pending:
-            key = pending.pop()
-            if key in found:
-                continue
-            found.add(key)
-            if key in self.graph and not self.graph.node(key).stored:
-                data = self.graph.node(key)
-                pending.extend(ref_key(r, data.workspace) for r in data.references())
-        return sorted(k for k in found if not (k in self.graph and not self.graph.node(k).stored))
+        return recorded_dependencies(self.graph, node)
 
     @staticmethod
     def _read_after_write(driver: Resource, ctx: Context, resource_id: str) -> dict[str, Any]:

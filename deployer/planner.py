@@ -233,6 +233,8 @@ def plan_changes(
             change.action = Action.CREATE
             if entry is not None:
                 change.reason = "an interrupted create is adopted if it made the resource"
+            elif node.address in states[node.workspace].forgotten:
+                change.reason = "removed by `state rm`: apply adopts it if it still exists"
             change.diffs = {k: (None, v) for k, v in desired.items() if v is not None}
         elif live is None:
             change.action = Action.CREATE
