@@ -245,7 +245,7 @@ class Executor:
                 stop=self.stop,
             )
         if result.ok and not self.stop.is_set():
-            self._destroy_deposed(plan.workspaces)
+            self._destroy_deposed(plan)
         result.interrupted = self.stop.is_set()
         result.elapsed = time.monotonic() - started
         return result
@@ -295,15 +295,17 @@ class Executor:
                     waits[dep].append((key, True))
         return waits
 
-    def _destroy_deposed(self, workspaces: list[str]) -> None:
+    def _destroy_deposed(self, plan: Plan) -> None:
         """Delete what create-before-destroy replacements left, once everything that used the
-        old objects has moved to the new ones: dependents' old objects first."""
+        old objects has moved to the new ones: dependents' old objects first. Only the plan's
+        resources (all of them, unless `-target` cut the plan down)."""
         order = {key: i for i, key in enumerate(nx.topological_sort(self.graph.dag))}
         keys = [
             f"{workspace}:{address}"
-            for workspace in workspaces
+            for workspace in plan.workspaces
             for address in self.states[workspace].addresses()
             if (self.states[workspace].get(address) or {}).get("deposed")
+            and f"{workspace}:{address}" in plan.changes
         ]
         for key in sorted(keys, key=lambda k: -order.get(k, -1)):
             workspace, address = split_key(key)

@@ -167,6 +167,25 @@ def test_state_rm_forgets_then_plan_creates_and_apply_adopts_without_a_duplicate
     assert code == 0
 
 
+def test_state_rm_of_a_resource_others_use_replaces_nothing(applied: Path, capsys: Any) -> None:
+    """The plan finds what was forgotten, so what refers to it keeps its known values."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc_id = state_doc(applied)["resources"]["aws_vpc.main"]["id"]
+    vpcs = sorted(v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"])
+    assert deployer(applied, capsys, "state", "rm", "aws_vpc.main", "--region", "primary")[0] == 0
+
+    code, out, _ = deployer(applied, capsys, "plan", "--region", "primary", "--detailed-exitcode")
+    assert code == 2
+    assert PLANNED.findall(out) == [("aws_vpc.main", "primary")]
+    assert f"apply adopts {vpc_id}" in out
+
+    code, _, err = deployer(applied, capsys, "apply", "--auto-approve", "--region", "primary")
+    assert code == 0, err
+    assert sorted(v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]) == vpcs
+    assert state_doc(applied)["resources"]["aws_vpc.main"]["id"] == vpc_id
+    assert deployer(applied, capsys, "plan", "--region", "primary", "--detailed-exitcode")[0] == 0
+
+
 def test_state_rm_refuses_an_unknown_address_and_a_held_lock(applied: Path, capsys: Any) -> None:
     before = files(applied)
     code, _, err = deployer(
