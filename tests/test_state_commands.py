@@ -198,6 +198,41 @@ def test_state_rm_refuses_an_unknown_address_and_a_held_lock(applied: Path, caps
     assert files(applied) == before  # all or nothing: nothing was removed
 
 
+def test_state_rm_in_an_s3_backend_takes_its_lock_and_keeps_the_previous_version(
+    applied: Path, capsys: Any
+) -> None:
+    bucket = "state-rm-test"
+    flags = ["--backend-bucket", bucket, "--backend-region", "us-east-1"]
+    code, _, err = deployer(applied, capsys, *flags, "init", "--create-bucket", "--migrate")
+    assert code == 0, err
+    s3 = boto3.client("s3", region_name="us-east-1")
+
+    def remote() -> dict[str, Any]:
+        body = s3.get_object(Bucket=bucket, Key="primary.tfstate.json")["Body"].read()
+        doc: dict[str, Any] = json.loads(body)
+        return doc
+
+    def versions() -> int:
+        listing = s3.list_object_versions(Bucket=bucket, Prefix="primary.tfstate.json")
+        return len(listing.get("Versions", []))
+
+    before, count = remote(), versions()
+    held = {"pid": 4242, "host": "elsewhere", "operation": "apply", "since": "2026-01-01T00:00:00"}
+    s3.put_object(Bucket=bucket, Key="primary.tflock", Body=json.dumps(held).encode())
+    code, _, err = deployer(applied, capsys, *flags, "state", "rm", f"primary:{ENDPOINT}")
+    assert code == 1 and "locked (s3://state-rm-test/primary.tflock) by pid 4242" in err, err
+    assert remote() == before
+    s3.delete_object(Bucket=bucket, Key="primary.tflock")
+
+    code, out, err = deployer(applied, capsys, *flags, "state", "rm", f"primary:{ENDPOINT}")
+    assert code == 0, err
+    assert ENDPOINT in before["resources"] and ENDPOINT not in remote()["resources"]
+    assert versions() == count + 1  # the bucket keeps the state as it was
+    code, out, _ = deployer(applied, capsys, *flags, "state", "list")
+    assert out.splitlines() == [f"primary:{a}" for a in sorted(remote()["resources"])]
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="primary.tflock")["KeyCount"] == 0
+
+
 def test_import_adopts_an_existing_resource_after_reading_it(applied: Path, capsys: Any) -> None:
     entry = state_doc(applied)["resources"][ENDPOINT]
     assert deployer(applied, capsys, "state", "rm", f"primary:{ENDPOINT}")[0] == 0
@@ -209,6 +244,7 @@ def test_import_adopts_an_existing_resource_after_reading_it(applied: Path, caps
     assert imported["id"] == entry["id"] and imported["status"] == "created"
     assert imported["attributes"]["service_name"] == endpoints()[0]["ServiceName"]
     assert sorted(imported["dependencies"]) == sorted(entry["dependencies"])
+    assert "forgotten" not in state_doc(applied)  # adopted again
     code, out, _ = deployer(applied, capsys, "plan", "--region", "primary", "--detailed-exitcode")
     assert code == 0, out  # nothing to change for it, nor for anything else
 
