@@ -323,12 +323,16 @@ def test_target_plans_and_applies_only_the_target_and_its_dependencies(
         "plan",
         "--region",
         "primary",
-        "-target",
-        "aws_dynamodb_table.idempotency",
+        "-target=aws_dynamodb_table.idempotency",
     )
     assert code == 0
-    planned = {address for address, _ in PLANNED.findall(out)}
-    assert "aws_dynamodb_table.idempotency" in planned and ENDPOINT not in planned
+    table = "primary:aws_dynamodb_table.idempotency"
+    assert {address for address, _ in PLANNED.findall(out)} == {
+        graph.node(k).address
+        for k in {table} | nx.ancestors(graph.dag, table)
+        if graph.node(k).stored
+    }
+    assert "will be destroyed" not in out  # what the cut graph leaves out is not deleted
 
 
 @pytest.mark.parametrize(
