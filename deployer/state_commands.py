@@ -27,7 +27,7 @@ from deployer.backends import Backend
 from deployer.executor import recorded_dependencies
 from deployer.graph import Graph, build_graph
 from deployer.model import WORKSPACES, is_write_only, node_key
-from deployer.planner import Action, Change, PlanError, plan_changes
+from deployer.planner import Action, Change, PlanError, context_for, plan_changes
 from deployer.resource import DETAILS, Resource, resource_driver
 from deployer.spec import Spec
 from deployer.state import SECRET_ATTRIBUTES, State, workspace_lock
@@ -61,12 +61,16 @@ def register(sub: Any, state: Handler, import_: Handler) -> None:
 def run_state(
     args: argparse.Namespace, spec: Spec, state_dir: Path, backend: Backend | None
 ) -> int:
+    """`state list|show|rm`: state only, through the session's backend; no AWS call."""
+
     def load(ws: str) -> State:
         return State.load(state_dir, ws, backend)
 
     if args.state_command == "list":
         workspaces = [spec.workspace_for(args.region)] if args.region else list(WORKSPACES)
-        print(state_list({ws: load(ws) for ws in workspaces}, args.json))
+        listed = state_list({ws: load(ws) for ws in workspaces}, args.json)
+        if listed:
+            print(listed)
     elif args.state_command == "show":
         print(state_show(spec, {ws: load(ws) for ws in WORKSPACES}, args.address, args.region))
     else:
@@ -300,8 +304,9 @@ def import_resource(
                     f"{resource_id} is already in state as {ws}:{other}: one resource, one "
                     "address (`deployer state rm` that one first to move it)"
                 )
-        change = _planned(graph, key, states, clients(), resource_id)
-        where = spec.region(ws) if not driver.global_service else "the global endpoint"
+        aws = clients()
+        change = _planned(graph, key, states, aws, resource_id)
+        where = context_for(aws, spec.region, node).region  # the node's, or IAM's global one
         if change.action == Action.CREATE:
             raise DeployerError(
                 f"cannot import {key}: no {node.type} {resource_id} exists in {where} "
