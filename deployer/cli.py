@@ -44,6 +44,9 @@ from deployer.planner import Plan, destroy_plan, plan_changes, plan_to_json, ren
 from deployer.progress import Progress, interrupted_message
 from deployer.spec import Spec, load_spec
 from deployer.state import State, force_unlock, workspace_lock
+from deployer.state_commands import register as register_state_commands
+from deployer.state_commands import run_import, run_state
+from deployer.targeting import Targeting, add_target_option
 
 if TYPE_CHECKING:
     from deployer.evidence import Evidence
@@ -137,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     region_arg(p)
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
     p.add_argument("--json", action="store_true")
+    add_target_option(p)
     p.set_defaults(handler=cmd_plan)
 
     p = sub.add_parser("apply", help="create or update the environment")
@@ -149,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow replacing resources that hold data (database, tables, buckets, keys)",
     )
     p.add_argument("--json", action="store_true")
+    add_target_option(p)
     p.set_defaults(handler=cmd_apply)
 
     p = sub.add_parser("destroy", help="delete what the deployer made")
@@ -243,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--migrate", action="store_true", help="copy the local state files into the bucket"
     )
     p.set_defaults(handler=cmd_init)
+
+    register_state_commands(sub, state=cmd_state, import_=cmd_import)
 
     p = sub.add_parser("force-unlock", help="release a workspace lock left by a dead process")
     p.add_argument("workspace", choices=WORKSPACES)
@@ -409,14 +416,16 @@ def locked(session: Session, workspaces: Sequence[str], operation: str) -> Itera
 def cmd_plan(args: argparse.Namespace) -> int:
     session = open_session(args)
     workspaces = selected_workspaces(session.spec, args.region)
-    graph = build_graph(session.spec, workspaces)
+    targeting = Targeting.select(build_graph(session.spec, workspaces), args.target, workspaces)
     with locked(session, workspaces, "plan"):
         states = session.states(workspaces)
-        plan = plan_changes(graph, states, session.clients(), workspaces=workspaces)
+        plan = plan_changes(targeting.graph, states, session.clients(), workspaces=workspaces)
+        plan = targeting.limit(plan)
     if args.json:
         print(json.dumps(plan_to_json(plan), indent=2, default=str))
     else:
         print(render_plan(plan))
+    targeting.warn(sys.stderr if args.json else sys.stdout)
     return 2 if args.detailed_exitcode and plan.has_changes else 0
 
 
@@ -433,7 +442,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     session = open_session(args)
     workspaces = selected_workspaces(session.spec, args.region)
     require_primary_first(session.spec, session.state_of, workspaces)
-    graph = build_graph(session.spec, workspaces)
+    targeting = Targeting.select(build_graph(session.spec, workspaces), args.target, workspaces)
+    graph = targeting.graph
     log = sys.stderr if args.json else sys.stdout
     with locked(session, workspaces, "apply") as locks:
         states = session.states(workspaces)
@@ -441,8 +451,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
         plan = plan_changes(
             graph, states, clients, workspaces=workspaces, parallelism=args.parallelism
         )
+        plan = targeting.limit(plan)
         if not args.json:
             print(render_plan(plan), file=log)
+        targeting.warn(log)
         refuse_data_loss(plan, args.allow_replace)
         executor = Executor(
             graph, states, clients, parallelism=args.parallelism, emit=Progress(log)
@@ -500,6 +512,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             f"API calls in {result.elapsed:.1f}s)",
             file=log,
         )
+    targeting.warn(log, applied=True)
     return 0
 
 
@@ -707,6 +720,17 @@ def cmd_export_hcl(args: argparse.Namespace) -> int:
     )
     print(f"Wrote {len(files)} files to {args.out} ({blocks} resource blocks).")
     return 0
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    """`state list|show|rm` (deployer/state_commands.py): state only, no AWS call."""
+    session = open_session(args)
+    return run_state(args, session.spec, session.state_dir, session.backend)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    session = open_session(args)
+    return run_import(args, session.spec, session.state_dir, session.backend, session.clients)
 
 
 def cmd_force_unlock(args: argparse.Namespace) -> int:

@@ -60,6 +60,22 @@ class ApplyError(DeployerError):
     pass
 
 
+def recorded_dependencies(graph: Graph, node: Node) -> list[str]:
+    """What must outlive this resource (a state entry's `dependencies`, which order a
+    destroy): its references, seen through data sources."""
+    found: set[str] = set()
+    pending = [ref_key(r, node.workspace) for r in node.references()]
+    while pending:
+        key = pending.pop()
+        if key in found:
+            continue
+        found.add(key)
+        if key in graph and not graph.node(key).stored:
+            data = graph.node(key)
+            pending.extend(ref_key(r, data.workspace) for r in data.references())
+    return sorted(k for k in found if not (k in graph and not graph.node(k).stored))
+
+
 class Scheduler:
     """Runs tasks over a dependency graph with existence and readiness edges.
 
@@ -229,7 +245,7 @@ class Executor:
                 stop=self.stop,
             )
         if result.ok and not self.stop.is_set():
-            self._destroy_deposed(plan.workspaces)
+            self._destroy_deposed(plan)
         result.interrupted = self.stop.is_set()
         result.elapsed = time.monotonic() - started
         return result
@@ -279,15 +295,17 @@ class Executor:
                     waits[dep].append((key, True))
         return waits
 
-    def _destroy_deposed(self, workspaces: list[str]) -> None:
+    def _destroy_deposed(self, plan: Plan) -> None:
         """Delete what create-before-destroy replacements left, once everything that used the
-        old objects has moved to the new ones: dependents' old objects first."""
+        old objects has moved to the new ones: dependents' old objects first. Only the plan's
+        resources (all of them, unless `-target` cut the plan down)."""
         order = {key: i for i, key in enumerate(nx.topological_sort(self.graph.dag))}
         keys = [
             f"{workspace}:{address}"
-            for workspace in workspaces
+            for workspace in plan.workspaces
             for address in self.states[workspace].addresses()
             if (self.states[workspace].get(address) or {}).get("deposed")
+            and f"{workspace}:{address}" in plan.changes
         ]
         for key in sorted(keys, key=lambda k: -order.get(k, -1)):
             workspace, address = split_key(key)
@@ -468,8 +486,11 @@ class Executor:
         ):
             deposed.append(entry["id"])
         resource_id = None
-        if entry is not None and entry.get("status") == "creating":
-            resource_id = driver.find(ctx, desired)
+        forgotten = entry is None and node.address in self.states[node.workspace].forgotten
+        if forgotten or (entry is not None and entry.get("status") == "creating"):
+            resource_id = driver.find(ctx, desired)  # after `state rm` too: adopt, never twice
+            if forgotten and resource_id is not None:
+                ctx.notify(f"adopted the existing {resource_id} (removed from state by state rm)")
             if resource_id in deposed:  # the old object, not what the create made
                 resource_id = None
         if resource_id is None:
@@ -558,18 +579,7 @@ class Executor:
             thread.join()
 
     def _dependencies(self, node: Node) -> list[str]:
-        """What must outlive this resource: its references, seen through data sources."""
-        found: set[str] = set()
-        pending = [ref_key(r, node.workspace) for r in node.references()]
-        while pending:
-            key = pending.pop()
-            if key in found:
-                continue
-            found.add(key)
-            if key in self.graph and not self.graph.node(key).stored:
-                data = self.graph.node(key)
-                pending.extend(ref_key(r, data.workspace) for r in data.references())
-        return sorted(k for k in found if not (k in self.graph and not self.graph.node(k).stored))
+        return recorded_dependencies(self.graph, node)
 
     @staticmethod
     def _read_after_write(driver: Resource, ctx: Context, resource_id: str) -> dict[str, Any]:

@@ -240,6 +240,11 @@ def plan_changes(
             change.action = Action.CREATE
             if entry is not None:
                 change.reason = "an interrupted create is adopted if it made the resource"
+            elif node.address in states[node.workspace].forgotten:
+                change.reason = "removed by `state rm`: apply adopts it if it still exists"
+                change.live = _find_forgotten(node, driver, desired, clients, region, refresh)
+                if change.live is not None:
+                    change.reason = f"removed by `state rm`: apply adopts {change.live['id']}"
             change.diffs = {k: (None, v) for k, v in desired.items() if v is not None}
         elif live is None:
             change.action = Action.CREATE
@@ -257,7 +262,9 @@ def plan_changes(
             elif diffs:
                 change.action = Action.UPDATE
         change.deposed = list((entry or {}).get("deposed") or [])
-        if change.action in (Action.CREATE, Action.REPLACE):
+        if change.action == Action.CREATE and change.live is not None:  # to be adopted
+            values.set(node.key, {**desired, **change.live})
+        elif change.action in (Action.CREATE, Action.REPLACE):
             values.set(node.key, {k: v for k, v in desired.items() if not contains_unknown(v)})
         elif change.action == Action.UPDATE:
             values.set(node.key, {**(live or {}), **desired})
@@ -297,6 +304,27 @@ def destroy_plan(states: dict[str, State], workspaces: list[str]) -> Plan:
             live = entry.get("attributes")
             changes[key] = Change(key, ws, address, tf_type, Action.DELETE, live=live)
     return Plan(changes, workspaces)
+
+
+def _find_forgotten(
+    node: Node,
+    driver: Resource,
+    desired: dict[str, Any],
+    clients: Clients,
+    region: Callable[[str], str],
+    refresh: bool,
+) -> dict[str, Any] | None:
+    """What `deployer state rm` forgot, found again by its driver (name or identity tags) and
+    read, or None: apply will adopt it, and its values let the plan resolve what refers to it,
+    so that nothing is replaced for an adoption."""
+    if not refresh or contains_unknown(desired):
+        return None
+    context = context_for(clients, region, node)
+    try:
+        found = driver.find(context, desired)
+        return driver.read(context, found) if found is not None else None
+    except ClientError as exc:
+        raise PlanError(f"{node.key}: looking for it failed: {describe_error(exc)}") from exc
 
 
 def with_state_only(

@@ -3,7 +3,9 @@
 A state file records, per resource address, its Terraform type, live id, the attributes last
 applied (resolved desired, never a secret) and the live attributes read back. An entry whose
 `status` is `creating` is an intent recorded before a create call: after a crash the next run
-looks for what that call may have made and adopts it.
+looks for what that call may have made and adopts it. `forgotten` lists the addresses that
+`deployer state rm` removed (address → the id they had): the resource still exists, so the
+next create of that address looks for it first and adopts it instead of making a second one.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class State:
     workspace: str
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     serial: int = 0
+    forgotten: dict[str, str | None] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     backend: Backend | None = field(default=None, repr=False)
 
@@ -80,7 +83,15 @@ class State:
             )
         if doc.get("workspace") != workspace or not isinstance(doc.get("resources"), dict):
             raise StateError(f"{path}: not a state file of workspace {workspace!r}")
-        return cls(path, workspace, doc["resources"], int(doc.get("serial", 0)), backend=backend)
+        forgotten = doc.get("forgotten")
+        return cls(
+            path,
+            workspace,
+            doc["resources"],
+            int(doc.get("serial", 0)),
+            dict(forgotten) if isinstance(forgotten, dict) else {},
+            backend=backend,
+        )
 
     def get(self, address: str) -> dict[str, Any] | None:
         return self.resources.get(address)
@@ -88,12 +99,23 @@ class State:
     def record(self, address: str, entry: dict[str, Any]) -> None:
         with self._lock:
             self.resources[address] = without_secrets(entry)
+            self.forgotten.pop(address, None)
             self._save()
 
     def forget(self, address: str) -> None:
         with self._lock:
             if self.resources.pop(address, None) is not None:
                 self._save()
+
+    def remove(self, address: str) -> dict[str, Any] | None:
+        """Forget a resource that still exists (`deployer state rm`): its entry goes, and the
+        address is remembered as forgotten so that the next create adopts it (see above)."""
+        with self._lock:
+            entry = self.resources.pop(address, None)
+            if entry is not None:
+                self.forgotten[address] = entry.get("id")
+                self._save()
+            return entry
 
     def addresses(self) -> list[str]:
         return sorted(self.resources)
@@ -114,6 +136,8 @@ class State:
             "serial": self.serial,
             "resources": dict(sorted(self.resources.items())),
         }
+        if self.forgotten:  # absent otherwise: state files stay as they were
+            doc["forgotten"] = dict(sorted(self.forgotten.items()))
         return (json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n").encode()
 
 
