@@ -17,7 +17,7 @@ from deployer.attributes import Attr, Setter, Table
 from deployer.batch import BatchRead, Item
 from deployer.errors import ignore_missing
 from deployer.resource import DETAILS, Context, Resource, describe_items, resource
-from resources.ec2.shared import SECURITY_GROUP_RULES, SECURITY_GROUPS
+from resources.ec2.shared import SECURITY_GROUP_RULES, SECURITY_GROUPS, rule_details
 
 RULE_SETS = {"ingress_rule_ids": False, "egress_rule_ids": True}  # attribute → is egress
 
@@ -106,25 +106,17 @@ class SecurityGroupRulesExclusive(Resource):
 def rule_words(rule: Item) -> str:
     """What a described rule opens, in a line: `ingress tcp port 22 from 0.0.0.0/0`,
     `egress all traffic to sg-0abc`, with its description where it has one."""
-    protocol = str(rule.get("IpProtocol"))
-    low, high = rule.get("FromPort"), rule.get("ToPort")
-    if protocol == "-1":
+    details = rule_details(dict(rule))
+    protocol, ports = details["protocol"], details["ports"]
+    if protocol == "all":
         what = "all traffic"
-    elif protocol in ("icmp", "icmpv6", "1", "58"):
-        what = f"{protocol} type {low} code {high}" if low not in (None, -1) else f"all {protocol}"
-    elif low is None or (low, high) in ((0, 65535), (-1, -1)):
-        what = f"{protocol} all ports"
-    elif low == high:
-        what = f"{protocol} port {low}"
+    elif ports.startswith("type "):  # ICMP
+        what = f"{protocol} {ports}"
+    elif ports == "all":
+        what = f"all {protocol}" if protocol.startswith("icmp") else f"{protocol} all ports"
     else:
-        what = f"{protocol} ports {low}-{high}"
-    peer = (
-        rule.get("CidrIpv4")
-        or rule.get("CidrIpv6")
-        or rule.get("PrefixListId")
-        or (rule.get("ReferencedGroupInfo") or {}).get("GroupId")
-        or "?"
-    )
-    egress = bool(rule.get("IsEgress"))
+        what = f"{protocol} {'ports' if '-' in ports else 'port'} {ports}"
+    egress = "destination" in details
+    peer = details.get("destination" if egress else "source") or "?"
     words = f"{'egress' if egress else 'ingress'} {what} {'to' if egress else 'from'} {peer}"
-    return f"{words} ({rule['Description']})" if rule.get("Description") else words
+    return f"{words} ({details['description']})" if "description" in details else words

@@ -234,3 +234,38 @@ def raise_unsuccessful(ec2: Any, items: list[dict[str, Any]] | None, operation: 
         raise ec2.exceptions.from_code(code)(
             {"Error": {"Code": code, "Message": error.get("Message", "")}}, operation
         )
+
+
+def rule_details(rule: dict[str, Any]) -> dict[str, str]:
+    """What a rule DescribeSecurityGroupRules reported opens: its protocol, ports (an ICMP
+    rule's type and code), source (ingress) or destination (egress) (a CIDR, a prefix list or
+    a security group), the group it belongs to, and its description where it has one. Drift's
+    findings show these (the VPC scan's unmanaged rules, an owned rule set's extra rules)."""
+    protocol = str(rule.get("IpProtocol", ""))
+    low, high = rule.get("FromPort"), rule.get("ToPort")
+    if protocol == "-1":
+        protocol, ports = "all", "all"
+    elif protocol in ("icmp", "icmpv6", "1", "58"):
+        ports = "all" if low in (None, -1) else f"type {low} code {high}"
+    elif low is None or (low, high) in ((0, 65535), (-1, -1)):
+        ports = "all"
+    elif low == high:
+        ports = str(low)
+    else:
+        ports = f"{low}-{high}"
+    peer = (
+        rule.get("CidrIpv4")
+        or rule.get("CidrIpv6")
+        or rule.get("PrefixListId")
+        or (rule.get("ReferencedGroupInfo") or {}).get("GroupId")
+        or ""
+    )
+    details = {
+        "protocol": protocol,
+        "ports": ports,
+        "destination" if rule.get("IsEgress") else "source": str(peer),
+        "group": str(rule.get("GroupId", "")),
+    }
+    if rule.get("Description"):
+        details["description"] = str(rule["Description"])
+    return details

@@ -27,6 +27,7 @@ from resources.ec2.shared import (
     VPCS,
     Ec2Resource,
     attribute_value,
+    rule_details,
     value_filters,
 )
 
@@ -348,37 +349,6 @@ def group_details(group: dict[str, Any]) -> dict[str, str]:
         "name": str(group.get("GroupName", "")),
         "description": str(group.get("Description", "")),
     }
-
-
-def rule_details(rule: dict[str, Any]) -> dict[str, str]:
-    """A rule's protocol, ports and source (ingress) or destination (egress): a CIDR, a
-    prefix list or a security group, and the group it belongs to."""
-    protocol = str(rule.get("IpProtocol", ""))
-    low, high = rule.get("FromPort"), rule.get("ToPort")
-    if protocol == "-1":
-        protocol, ports = "all", "all"
-    elif low is None or low == -1:
-        ports = "all"
-    elif low == high:
-        ports = str(low)
-    else:
-        ports = f"{low}-{high}"
-    peer = (
-        rule.get("CidrIpv4")
-        or rule.get("CidrIpv6")
-        or rule.get("PrefixListId")
-        or (rule.get("ReferencedGroupInfo") or {}).get("GroupId")
-        or ""
-    )
-    details = {
-        "protocol": protocol,
-        "ports": ports,
-        "destination" if rule.get("IsEgress") else "source": str(peer),
-        "group": str(rule.get("GroupId", "")),
-    }
-    if rule.get("Description"):
-        details["description"] = str(rule["Description"])
-    return details
 
 
 # The keys of a described route that name its target, one of which is set.
