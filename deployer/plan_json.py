@@ -250,6 +250,7 @@ def configuration(document: dict[str, Any]) -> dict[str, Any]:
                 "type": record["type"],
                 "name": address.split(".")[-1],
                 "provider_config_key": key,
+                "expressions": record.get("expressions") or {},
                 "schema_version": 0,
             }
             if record["terraform_address"].endswith("[0]"):

@@ -30,6 +30,7 @@ from deployer.model import (
     Ref,
     attribute_value,
     is_write_only,
+    iter_refs,
     ref_key,
     resolve,
     split_key,
@@ -102,7 +103,28 @@ def conditional_addresses(graph: Graph) -> set[str]:
     return {a for a, ws in present.items() if len(ws) == 1}
 
 
-def change_record(change: Change, state: State, conditional: set[str]) -> dict[str, Any]:
+def expressions(attributes: dict[str, Any], workspace: str) -> dict[str, Any]:
+    """The references of a node's attributes as Terraform's plan JSON writes a configuration's
+    `expressions` (`{"kms_key_id": {"references": ["aws_kms_key.s3.arn", "aws_kms_key.s3"]}}`):
+    tools read them where a value is known only after apply. References into the other
+    workspace are left out (the export turns them into look-ups)."""
+    out: dict[str, Any] = {}
+    for name, value in attributes.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            blocks = [expressions(v, workspace) for v in value]
+            if any(blocks):
+                out[name] = blocks
+            continue
+        refs = [r for r in iter_refs(value) if r.workspace in (None, workspace)]
+        if refs:
+            names = dict.fromkeys(n for r in refs for n in (str(r), r.address))
+            out[name] = {"references": list(names)}
+    return out
+
+
+def change_record(
+    change: Change, state: State, conditional: set[str], graph: Graph
+) -> dict[str, Any]:
     """One resource of the plan, provider-neutral and without secrets."""
     entry = state.get(change.address) or {}
     data = change.address.startswith("data.")
@@ -119,7 +141,7 @@ def change_record(change: Change, state: State, conditional: set[str]) -> dict[s
     elif change.action == Action.READ:
         after = dict(change.live) if change.live is not None else None
     elif change.action == Action.CREATE:
-        after = {k: a for k, (_, a) in change.diffs.items()}
+        after = {"id": UNKNOWN, **{k: a for k, (_, a) in change.diffs.items()}}
     else:
         after = {**(before or {}), **{k: a for k, (_, a) in change.diffs.items()}}
         if change.action == Action.REPLACE:
@@ -141,6 +163,9 @@ def change_record(change: Change, state: State, conditional: set[str]) -> dict[s
         "deposed": list(change.deposed),
         "changed": sorted(change.diffs),
         "write_only_changed": sorted(k for k in change.diffs if _hidden(k)),
+        "expressions": expressions(graph.node(change.key).attributes, change.workspace)
+        if change.key in graph
+        else {},
         "before": encode(_clean(before)),
         "after": encode(_clean(after)),
     }
@@ -192,7 +217,7 @@ def build(
     `states` (every workspace's, as read under the locks)."""
     conditional = conditional_addresses(full_graph)
     records = {
-        key: change_record(change, states[change.workspace], conditional)
+        key: change_record(change, states[change.workspace], conditional, graph)
         for key, change in sorted(plan.changes.items())
         if not change.address.startswith("ephemeral.")
     }
