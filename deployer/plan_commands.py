@@ -31,12 +31,12 @@ def emit_plan(args: argparse.Namespace, plan: Plan, graph: Graph, states: dict[s
     document = None
     if args.out is not None or (args.json and args.format == "terraform"):
         document = build(plan, graph, states, args.spec, build_graph(graph.spec))
-    if args.out is not None:
-        save(document or {}, args.out)
-        print(
-            f"Saved the plan to {args.out}: `deployer apply {args.out}` applies exactly it.",
-            file=sys.stderr,
-        )
+        if args.out is not None:
+            save(document, args.out)
+            print(
+                f"Saved the plan to {args.out}: `deployer apply {args.out}` applies exactly it.",
+                file=sys.stderr,
+            )
     if not args.json:
         print(render_plan(plan))
     elif document is not None and args.format == "terraform":
