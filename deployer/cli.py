@@ -24,7 +24,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from deployer import sandbox
+from deployer import plan_commands, sandbox
 from deployer.aws import Clients, DeployerError, describe_error
 from deployer.backends import Backend, LocalBackend, S3Backend, create_bucket
 from deployer.executor import ApplyResult, Executor
@@ -40,7 +40,7 @@ from deployer.guards import (
 from deployer.interrupts import graceful_interrupts
 from deployer.model import WORKSPACES, split_key
 from deployer.outputs import outputs_of
-from deployer.planner import Plan, destroy_plan, plan_changes, plan_to_json, render_plan
+from deployer.planner import Plan, destroy_plan, plan_changes, render_plan
 from deployer.progress import Progress, interrupted_message
 from deployer.spec import Spec, load_spec
 from deployer.state import State, force_unlock, workspace_lock
@@ -139,11 +139,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="show what apply would change")
     region_arg(p)
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="Terraform's plan JSON (show -json)")
+    p.add_argument(
+        "--format",
+        choices=("terraform", "deployer"),
+        default="terraform",
+        help="with --json: terraform (default) or the deployer's own earlier format",
+    )
+    p.add_argument("-out", "--out", type=Path, metavar="FILE", help="save the plan for apply")
     add_target_option(p)
     p.set_defaults(handler=cmd_plan)
 
+    p = sub.add_parser("show", help="show a plan saved by `plan -out FILE`")
+    p.add_argument("plan_file", type=Path, metavar="FILE")
+    p.add_argument("-json", "--json", action="store_true", help="Terraform's plan JSON")
+    p.set_defaults(handler=cmd_show)
+
     p = sub.add_parser("apply", help="create or update the environment")
+    p.add_argument(
+        "plan_file", nargs="?", type=Path, metavar="FILE", help="apply this saved plan, unasked"
+    )
     region_arg(p)
     p.add_argument("--auto-approve", action="store_true")
     p.add_argument("--parallelism", type=_positive_int, default=10)
@@ -414,6 +429,8 @@ def locked(session: Session, workspaces: Sequence[str], operation: str) -> Itera
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    if args.target and args.out:
+        raise DeployerError("-target and -out together: a saved plan covers the whole spec")
     session = open_session(args)
     workspaces = selected_workspaces(session.spec, args.region)
     targeting = Targeting.select(build_graph(session.spec, workspaces), args.target, workspaces)
@@ -421,12 +438,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
         states = session.states(workspaces)
         plan = plan_changes(targeting.graph, states, session.clients(), workspaces=workspaces)
         plan = targeting.limit(plan)
-    if args.json:
-        print(json.dumps(plan_to_json(plan), indent=2, default=str))
-    else:
-        print(render_plan(plan))
+    plan_commands.emit_plan(args, plan, targeting.graph, states)
     targeting.warn(sys.stderr if args.json else sys.stdout)
     return 2 if args.detailed_exitcode and plan.has_changes else 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    plan_commands.show(args.plan_file, args.json)
+    return 0
 
 
 def confirm(question: str) -> bool:
@@ -439,20 +458,27 @@ def confirm(question: str) -> bool:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    if args.target and args.plan_file:
+        raise DeployerError("-target with a saved plan: the plan says what to apply")
+    saved = plan_commands.load_for_apply(args) if args.plan_file else None
     session = open_session(args)
-    workspaces = selected_workspaces(session.spec, args.region)
+    workspaces = saved["workspaces"] if saved else selected_workspaces(session.spec, args.region)
     require_primary_first(session.spec, session.state_of, workspaces)
     targeting = Targeting.select(build_graph(session.spec, workspaces), args.target, workspaces)
     graph = targeting.graph
     log = sys.stderr if args.json else sys.stdout
     with locked(session, workspaces, "apply") as locks:
         states = session.states(workspaces)
+        if saved is not None:
+            plan_commands.verify_saved(args, saved, states)
         clients = session.clients()
         plan = plan_changes(
             graph, states, clients, workspaces=workspaces, parallelism=args.parallelism
         )
         plan = targeting.limit(plan)
-        if not args.json:
+        if saved is not None:  # exactly the reviewed plan, else nothing
+            plan_commands.verify_replanned(args, saved, plan, graph, states)
+        elif not args.json:
             print(render_plan(plan), file=log)
         targeting.warn(log)
         refuse_data_loss(plan, args.allow_replace)
@@ -463,7 +489,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         if not plan.has_changes:
             result = ApplyResult()
         else:
-            if not args.auto_approve and not confirm("Do you want to perform these actions?"):
+            asked = not args.auto_approve and saved is None
+            if asked and not confirm("Do you want to perform these actions?"):
                 print("Apply cancelled.", file=sys.stderr)
                 return 1
             with graceful_interrupts(executor.interrupt, locks.close):

@@ -460,7 +460,9 @@ def test_commands_read_s3_state_and_a_stale_lock_is_force_unlocked(
         if not re.search(rf'"{re.escape(a)}"\s+=\s+"{re.escape(import_id)}"', imports)
     ]
     assert not missing, missing
-    planned = run(emulator, recorded, "plan", "--region", "primary", "--json")
+    planned = run(
+        emulator, recorded, "plan", "--region", "primary", "--json", "--format", "deployer"
+    )
     assert planned.returncode == 0, planned.stderr[-3000:]
     creates = [
         c for c in json.loads(planned.stdout)["changes"] if c["action"] in ("create", "replace")
