@@ -22,6 +22,7 @@ import pytest
 
 from deployer import sandbox
 from deployer.model import WORKSPACES
+from export.targets import PROVIDER_5
 from tests.export.test_takeover import REPO, Sandbox, provider_mirror, terraform_cli
 
 pytestmark = pytest.mark.slow
@@ -97,7 +98,13 @@ def test_terraform_and_the_deployer_plan_the_same_changes(emulator: str, tmp_pat
         theirs = actions(json.loads(box.tf("show", "-json", f"{ws}.tfplan").stdout))
         planned = box.deployer("plan", "--region", ws, "--json")
         assert planned.returncode == 0, planned.stderr[-3000:]
-        ours = actions(json.loads(planned.stdout))
+        # What provider 5 cannot express (provider 6's exclusive rule sets) is not exported for
+        # it: the deployer plans it, Terraform on this machine's provider 5 cannot.
+        ours = {
+            address: act
+            for address, act in actions(json.loads(planned.stdout)).items()
+            if address.split(".", 1)[0] not in PROVIDER_5.lacks
+        }
         assert ours == theirs, {
             a: (ours.get(a), theirs.get(a))
             for a in sorted(ours.keys() | theirs.keys())
