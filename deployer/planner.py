@@ -25,7 +25,14 @@ from deployer.model import (
     ref_key,
     resolve,
 )
-from deployer.resource import GLOBAL_REGION, Context, DataSource, Resource, driver_for
+from deployer.resource import (
+    GLOBAL_REGION,
+    Context,
+    DataSource,
+    Resource,
+    driver_for,
+    resource_driver,
+)
 from deployer.state import State
 
 
@@ -394,6 +401,24 @@ def _compact(value: Any) -> str:
     return text if len(text) < 160 else text[:140] + f"… ({len(text)} chars)"
 
 
+def _removed_in_words(change: Change, name: str, before: Any, after: Any) -> list[str]:
+    """For a set whose members name things (an extra inline policy, a rule opened outside the
+    deployer), what the update removes, in the driver's words: the reviewer sees `escalate:
+    Allow * on *`, not only a name."""
+    if not (isinstance(before, list) and isinstance(after, list)):
+        return []
+    try:
+        driver = resource_driver(change.type)
+    except KeyError:
+        return []
+    if type(driver).describe_value is Resource.describe_value:
+        return []
+    removed = [item for item in before if item not in after]
+    if not removed:
+        return []
+    return [f"        # removes {driver.describe_value(name, removed, change.live)}"]
+
+
 def render_plan(plan: Plan) -> str:
     """A plan a Terraform user can read: address, action, changed attributes."""
     lines: list[str] = []
@@ -432,6 +457,7 @@ def render_plan(plan: Plan) -> str:
                 lines.append(
                     f"      ~ {name} = {format_value(before)} -> {format_value(after)}{mark}"
                 )
+                lines.extend(_removed_in_words(change, name, before, after))
         lines.append("    }")
         lines.append("")
     counts = plan.counts()

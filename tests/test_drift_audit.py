@@ -208,6 +208,9 @@ def test_every_kind_of_out_of_band_change_is_found_described_ranked_and_healed(
     plan = run(endpoint, state, "plan", "--detailed-exitcode")
     assert plan.returncode == 2
     assert "must be replaced" not in plan.stdout and "0 to add, 10 to change" in plan.stdout
+    # What the updates remove, in words a reviewer reads without the console.
+    assert "# removes escalate: Allow * on *" in plan.stdout
+    assert "ingress tcp port 22 from 0.0.0.0/0" in plan.stdout
 
     healed = run(endpoint, state, "apply", "--auto-approve")
     assert healed.returncode == 0, healed.stderr[-3000:]
