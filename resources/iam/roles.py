@@ -87,6 +87,22 @@ ROLE_DETAILS = Describe(
 )
 
 
+def batched_member(
+    ctx: Context, role: str, listed: str, key: str, value: str
+) -> tuple[bool, Item | None]:
+    """One inline or attached policy of a role from the refresh's batched details: (True, the
+    member or None when the role has no such one); (False, None) outside a refresh, where the
+    driver asks IAM for that policy alone."""
+    prefetched = ctx.prefetched(ROLE_DETAILS, "role-name", role)
+    if prefetched is None:
+        return False, None
+    for detail in prefetched:
+        for member in detail.get(listed) or []:
+            if member.get(key) == value:
+                return True, member
+    return True, None
+
+
 def role_details(
     ctx: Context, role: str, inline: bool = True, attached: bool = True
 ) -> Item | None:
@@ -313,13 +329,9 @@ class RolePolicy(Resource):
     def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
         """GetRolePolicy's answer; in a refresh, the same from the role's batched details."""
         role, name = parse_role_policy_id(id)
-        prefetched = ctx.prefetched(ROLE_DETAILS, "role-name", role)
-        if prefetched is not None:
-            for detail in prefetched:
-                for policy in detail.get("RolePolicyList") or []:
-                    if policy.get("PolicyName") == name:
-                        return {"RoleName": role, **policy}
-            return None
+        batched, policy = batched_member(ctx, role, "RolePolicyList", "PolicyName", name)
+        if batched:
+            return None if policy is None else {"RoleName": role, **policy}
         iam = ctx.client("iam")
         found: dict[str, Any] | None = or_none(
             lambda: iam.get_role_policy(RoleName=role, PolicyName=name)
@@ -385,13 +397,9 @@ class RolePolicyAttachment(Resource):
     def describe(self, ctx: Context, id: str) -> dict[str, Any] | None:
         """The policy among those attached to the role, None when it is not (or no role)."""
         role, arn = parse_attachment_id(id)
-        prefetched = ctx.prefetched(ROLE_DETAILS, "role-name", role)
-        if prefetched is not None:
-            for detail in prefetched:
-                for policy in detail.get("AttachedManagedPolicies") or []:
-                    if policy.get("PolicyArn") == arn:
-                        return dict(policy)
-            return None
+        batched, policy = batched_member(ctx, role, "AttachedManagedPolicies", "PolicyArn", arn)
+        if batched:
+            return None if policy is None else dict(policy)
         iam = ctx.client("iam")
         try:
             for policy in paginate(
