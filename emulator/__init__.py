@@ -34,6 +34,10 @@ a small patch of its own, listed in its module's tuple and applied at most once
 - DynamoDB (``emulator.dynamodb``): ``DYNAMODB_CORRECTIONS``: UpdateTable's stream changes
   (disable, then enable anew) and attribute definitions (merged, pruned to the keys in use), and
   TagResource on a key the table already has;
+- DynamoDB global tables (``emulator.dynamodb_global``): ``DYNAMODB_GLOBAL_EXTENSIONS``: version
+  2019.11.21 replicas (UpdateTable ReplicaUpdates, Replicas in DescribeTable), replication of
+  writes between members (with an optional lag: ``set_replication_lag``), UpdateTable's
+  SSESpecification, and the DynamoDB Streams account endpoint botocore uses;
 - EC2 (``emulator.ec2``): ``EC2_CORRECTIONS``: DescribeVpcEndpoints filtered by
   `vpc-endpoint-id`;
 - Lambda (``emulator.awslambda``): ``LAMBDA_CORRECTIONS``: a function's KMSKeyArn (the key of its

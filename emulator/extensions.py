@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from emulator import acm, apigateway, awslambda, dynamodb, ec2, kms, rds, s3
+from emulator import acm, apigateway, awslambda, dynamodb, dynamodb_global, ec2, kms, rds, s3
 from emulator.patching import install_once
 
 
 def install_extensions() -> None:
     """Patch moto's RDS and KMS classes with the behaviour moto 5.2 lacks, and apply the
     RDS_CORRECTIONS, KMS_CORRECTIONS, S3_CORRECTIONS, DYNAMODB_CORRECTIONS, EC2_CORRECTIONS,
-    LAMBDA_CORRECTIONS, APIGATEWAY_CORRECTIONS and ACM_CORRECTIONS.
+    LAMBDA_CORRECTIONS, APIGATEWAY_CORRECTIONS and ACM_CORRECTIONS, and DynamoDB's global tables
+    (DYNAMODB_GLOBAL_EXTENSIONS, after DynamoDB's corrections, which they wrap).
 
     Idempotent and thread-safe; affects every moto backend in this process (server or
     ``mock_aws``).
@@ -22,6 +23,7 @@ def install_extensions() -> None:
             *kms.KMS_CORRECTIONS,
             *s3.S3_CORRECTIONS,
             *dynamodb.DYNAMODB_CORRECTIONS,
+            *dynamodb_global.DYNAMODB_GLOBAL_EXTENSIONS,
             *ec2.EC2_CORRECTIONS,
             *awslambda.LAMBDA_CORRECTIONS,
             *apigateway.APIGATEWAY_CORRECTIONS,
