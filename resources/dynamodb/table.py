@@ -242,6 +242,8 @@ class Table(Resource):
     tagging = TAGS
     tags_on = "arn"
     deletion_protection = DeletionProtection("deletion_protection_enabled", "table")
+    # The secondary's replica names the primary's table by ARN: the export looks it up by name.
+    lookup_by = {"name": "name"}
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         """Create, wait for ACTIVE, then PITR and TTL: AWS refuses both on a CREATING table."""
