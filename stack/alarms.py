@@ -25,7 +25,7 @@ from stack.api import api_ref, stage_ref
 from stack.database import db_instance_ref
 from stack.dns import HEALTH_CHECK
 from stack.function import function_ref
-from stack.tables import table_ref
+from stack.tables import table_name_in
 
 # The file of the Terraform export that holds this component's blocks.
 TERRAFORM_FILE = "cloudwatch.tf"
@@ -81,7 +81,7 @@ def alarms(spec: Spec, workspace: str) -> Iterator[Node]:
     database = {"DBInstanceIdentifier": database_ref(workspace)}
     function = {"FunctionName": function_ref("function_name")}
     api = {"ApiName": api_ref("name"), "Stage": stage_ref("stage_name")}
-    table = {"TableName": table_ref("transactions", "name")}
+    table = {"TableName": table_name_in(spec, workspace, "transactions")}
     yield metric_alarm(
         spec, workspace, "rds_cpu", "AWS/RDS", "CPUUtilization", database,
         statistic="Average", period=300, evaluation_periods=3,
@@ -218,7 +218,8 @@ def dashboard_body(spec: Spec, workspace: str) -> Json:
     region = spec.region(workspace)
     function = function_ref("function_name")
     api_name, stage = api_ref("name"), stage_ref("stage_name")
-    database, table = database_ref(workspace), table_ref("transactions", "name")
+    database = database_ref(workspace)
+    table = table_name_in(spec, workspace, "transactions")
     health_check = Ref(HEALTH_CHECK, "id")
     lambda_metrics = [
         ["AWS/Lambda", metric, "FunctionName", function]

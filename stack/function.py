@@ -24,7 +24,7 @@ from stack.keys import key_ref
 from stack.network import private_subnet_refs, security_group_ref
 from stack.permissions import Statement, grants, regions, sid, statement
 from stack.roles import role_ref
-from stack.tables import HANDLER_ACTIONS, table_arns, table_ref
+from stack.tables import HANDLER_ACTIONS, table_arns, table_name_in
 
 # The file of the Terraform export that holds this component's blocks.
 TERRAFORM_FILE = "lambda.tf"
@@ -64,8 +64,8 @@ def build_package() -> bytes:
 def environment_variables(spec: Spec, workspace: str) -> dict[str, Any]:
     """Region-specific: each region's function uses its own region's tables."""
     return {
-        "TRANSACTIONS_TABLE": table_ref("transactions", "name"),
-        "IDEMPOTENCY_TABLE": table_ref("idempotency", "name"),
+        "TRANSACTIONS_TABLE": table_name_in(spec, workspace, "transactions"),
+        "IDEMPOTENCY_TABLE": table_name_in(spec, workspace, "idempotency"),
         "DEPLOY_REGION": spec.region(workspace),
         "LOG_LEVEL": spec.lambda_.log_level,
         "IDEMPOTENCY_TTL_SECONDS": str(spec.dynamodb.idempotency_ttl_hours * 3600),

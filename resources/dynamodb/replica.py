@@ -85,7 +85,9 @@ REPLICA = AttributeTable(
     Attr("deletion_protection_enabled", "DeletionProtectionEnabled", create=False, update=True,
          from_api=bool),
     service="dynamodb",
-    create_call="UpdateTable",
+    # No row is a create parameter: `TableReplica.create` asks the main table (UpdateTable
+    # ReplicaUpdates); the update call is UpdateTable on the replica's own table.
+    create_call="CreateTable",
     update_call="UpdateTable",
     described="TableDescription",
     id_parameter="TableName",

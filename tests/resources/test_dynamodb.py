@@ -78,7 +78,7 @@ def delete_outside(client_for: Any, name: str) -> None:
 
 
 def test_nodes_match_the_provider_schema(deployment: Any) -> None:
-    for key in (TRANSACTIONS, IDEMPOTENCY, "secondary:aws_dynamodb_table.transactions"):
+    for key in (TRANSACTIONS, IDEMPOTENCY, "secondary:aws_dynamodb_table_replica.transactions"):
         node = deployment.graph.node(key)
         assert validate_attributes(node.type, node.attributes) == [], key
 
@@ -154,7 +154,11 @@ def test_idempotency_round_trip(deployment: Any, client_for: Any) -> None:
     assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert described["KeySchema"] == [{"AttributeName": "idempotency_key", "KeyType": "HASH"}]
     assert described["SSEDescription"]["KMSMasterKeyArn"] == key_arn
-    assert "StreamSpecification" not in described
+    # A table with replicas keeps its stream (AWS refuses to disable it).
+    assert described["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
     assert described["DeletionProtectionEnabled"] is True
     assert recovery_status(client_for, IDEMPOTENCY_NAME) == "ENABLED"
     ttl = client_for("dynamodb").describe_time_to_live(TableName=IDEMPOTENCY_NAME)
@@ -164,13 +168,19 @@ def test_idempotency_round_trip(deployment: Any, client_for: Any) -> None:
     }
 
 
-def test_secondary_tables_live_in_the_secondary_region(deployment: Any, client_for: Any) -> None:
-    deployment.apply("secondary:aws_dynamodb_table.idempotency")
-    described = table(client_for, IDEMPOTENCY_NAME, "eu-west-1")
-    key_arn = deployment.entry("secondary:aws_kms_key.dynamodb")["attributes"]["arn"]
-    assert ":eu-west-1:" in key_arn
-    assert described["SSEDescription"]["KMSMasterKeyArn"] == key_arn
-    assert client_for("dynamodb").list_tables()["TableNames"] == []
+def test_secondary_declares_replicas_of_the_primarys_tables(deployment: Any) -> None:
+    for name in ("transactions", "idempotency"):
+        assert f"secondary:aws_dynamodb_table.{name}" not in deployment.graph
+        replica = deployment.graph.node(f"secondary:aws_dynamodb_table_replica.{name}")
+        ref = replica.attributes["global_table_arn"]
+        assert (ref.workspace, ref.address, ref.attribute) == (
+            "primary",
+            f"aws_dynamodb_table.{name}",
+            "arn",
+        )
+        assert str(replica.attributes["kms_key_arn"]) == "aws_kms_key.dynamodb.arn"
+        assert replica.attributes["point_in_time_recovery"] is True
+        assert replica.attributes["deletion_protection_enabled"] is True
 
 
 def test_outputs_name_the_tables_and_the_stream(deployment: Any, client_for: Any) -> None:
@@ -283,7 +293,7 @@ def test_tags_update(deployment: Any, client_for: Any) -> None:
 
 
 def test_encryption_key_change_calls_update_table(deployment: Any, client_for: Any) -> None:
-    """moto 5.2.1 ignores UpdateTable's SSESpecification: check the request AWS would get."""
+    """One UpdateTable with the new key (the emulator switches it, as AWS does)."""
     deployment.apply(IDEMPOTENCY)
     new_key = client_for("kms").create_key()["KeyMetadata"]["Arn"]
     calls = capture_calls(client_for("dynamodb"), "UpdateTable")
@@ -298,6 +308,8 @@ def test_encryption_key_change_calls_update_table(deployment: Any, client_for: A
             "SSESpecification": {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": new_key},
         }
     ]
+    assert table(client_for, IDEMPOTENCY_NAME)["SSEDescription"]["KMSMasterKeyArn"] == new_key
+    assert deployment.diff(IDEMPOTENCY) == {}
 
 
 def test_index_added_and_removed_one_per_call(deployment: Any, client_for: Any) -> None:
