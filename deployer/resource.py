@@ -167,6 +167,9 @@ class Resource:
     # Why a taggable type declares no `arn_kind` (its ARN's kind is another type's, or does
     # not tell which of two types it is): the registry test asks for one or the other.
     no_arn_kind: ClassVar[str] = ""
+    # The type that stands for this one in the other workspace (a global table's replica for
+    # its table): region parity compares the two, through `as_counterpart`.
+    counterpart_of: ClassVar[str | None] = None
     # Attributes that hold IAM-style policy documents (the least-privilege check reads them);
     # `key_policy`: the `policy` is a KMS key policy, where the account root's `kms:*` is
     # AWS's own default.
@@ -267,6 +270,10 @@ class Resource:
 
     def wait_ready(self, ctx: Context, id: str) -> None:
         return None
+
+    def as_counterpart(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        """Attributes in the shape of `counterpart_of`'s (region parity compares them)."""
+        return attributes
 
     def import_id(self, id: str, recorded: dict[str, Any]) -> str:
         """The id Terraform's import of this type asks for, from our id and the attributes

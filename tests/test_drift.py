@@ -273,7 +273,7 @@ def test_out_of_band_changes_are_detected_then_healed_by_apply(deployment: Any) 
         "primary:aws_cloudwatch_metric_alarm.lambda_errors": MISSING,
         "primary:aws_route.private_a_nat": MISSING,
         f"secondary:{LAMBDA}": DRIFTED,
-        "secondary:aws_dynamodb_table.transactions": DRIFTED,
+        "secondary:aws_dynamodb_table_replica.transactions": DRIFTED,
         "secondary:aws_s3_bucket_replication_configuration.payments": MISSING,
     }
     assert changes(results["primary:aws_s3_bucket_versioning.payments"]) == {
@@ -295,8 +295,8 @@ def test_out_of_band_changes_are_detected_then_healed_by_apply(deployment: Any) 
         ),
         "environment[0].variables.EXTRA": (None, "1"),
     }
-    assert changes(results["secondary:aws_dynamodb_table.transactions"]) == {
-        "point_in_time_recovery[0].enabled": (True, False)
+    assert changes(results["secondary:aws_dynamodb_table_replica.transactions"]) == {
+        "point_in_time_recovery": (True, False)
     }
     missing = results["primary:aws_route.private_a_nat"]
     assert missing.id == f"{route_table}_{destination}" and missing.changes == []
@@ -347,6 +347,7 @@ def test_out_of_band_changes_are_detected_then_healed_by_apply(deployment: Any) 
         ),
         ("aws_kms_key.s3", "enable_key_rotation"): (False, True),
         ("aws_kms_key.s3", "rotation_period_in_days"): (None, 365),
+        # The replica stands for its table (`counterpart_of`), in the table's shape.
         ("aws_dynamodb_table.transactions", "point_in_time_recovery[0].enabled"): (True, False),
         ("aws_route53_health_check.api", "resource_path"): ("/prod/other", "/prod/health"),
     }  # fmt: skip
@@ -567,6 +568,21 @@ def test_parity_compares_what_the_spec_makes_equal() -> None:
         ("environment[0].variables (keys)", ["L", "R", "T"], ["L", "R", "T", "X"]),
         ("tags.Owner", "o", "p"),
     ]
+
+
+def test_a_replica_is_its_tables_counterpart(spec: Any) -> None:
+    from deployer.drift.parity import counterpart
+    from deployer.graph import build_graph
+
+    graph = build_graph(spec)
+    for name in ("transactions", "idempotency"):
+        table = graph.node(f"primary:aws_dynamodb_table.{name}")
+        other = counterpart(graph, table)
+        assert other is not None and other.key == f"secondary:aws_dynamodb_table_replica.{name}"
+    function = graph.node(f"primary:{LAMBDA}")
+    assert getattr(counterpart(graph, function), "key", None) == f"secondary:{LAMBDA}"
+    database = graph.node("primary:aws_db_instance.main")
+    assert counterpart(graph, database) is None  # the secondary's is the replica, not its peer
 
 
 def test_arns_are_parsed_for_discovery() -> None:

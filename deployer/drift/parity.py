@@ -11,7 +11,7 @@ from deployer.drift.describe import parity_break
 from deployer.drift.detect import is_blocks
 from deployer.drift.report import REGION_PLACEHOLDER, ParityBreak
 from deployer.graph import Graph
-from deployer.model import UNKNOWN, Interp, Json, is_write_only, iter_refs, node_key
+from deployer.model import UNKNOWN, Interp, Json, Node, is_write_only, iter_refs, node_key
 from deployer.resource import resource_driver
 
 
@@ -26,32 +26,49 @@ def parity_breaks(
     regions = {ws: spec.region(ws) for ws in ("primary", "secondary")}
     breaks: list[ParityBreak] = []
     for node in graph.nodes("primary"):
-        other_key = node_key("secondary", node.address)
-        if not node.stored or other_key not in graph:
+        other = counterpart(graph, node) if node.stored else None
+        if other is None or node.key not in live_ok or other.key not in live_ok:
             continue
-        other = graph.node(other_key)
-        if other.type != node.type or node.key not in live_ok or other_key not in live_ok:
-            continue
-        live_p, live_s = lives.get(node.key), lives.get(other_key)
+        live_p, live_s = lives.get(node.key), lives.get(other.key)
         if live_p is None or live_s is None:
             continue
         driver = resource_driver(node.type)
+        view = resource_driver(other.type).as_counterpart
+        want_s, res_s, live_s = view(other.attributes), view(desired[other.key]), view(live_s)
         checker = ParityChecker(node.address, regions["primary"], regions["secondary"])
-        for name in sorted(set(node.attributes) & set(other.attributes)):
+        for name in sorted(set(node.attributes) & set(want_s)):
             if name in driver.write_only or is_write_only(name):
                 continue
             checker.compare(
                 name,
                 node.attributes[name],
-                other.attributes[name],
+                want_s[name],
                 desired[node.key].get(name),
-                desired[other_key].get(name),
+                res_s.get(name),
                 live_p.get(name),
                 live_s.get(name),
                 top_level=True,
             )
         breaks.extend(parity_break(driver, node.type, b, live_s) for b in checker.breaks)
     return breaks
+
+
+def counterpart(graph: Graph, node: Node) -> Node | None:
+    """The secondary's node that stands for a primary node: the same address and type, or a
+    node of the same name whose type declares itself the node's counterpart (the replica of
+    a global table: `counterpart_of`)."""
+    same = node_key("secondary", node.address)
+    if same in graph:
+        other = graph.node(same)
+        return other if other.type == node.type else None
+    for other in graph.nodes("secondary"):
+        if (
+            other.name == node.name
+            and other.stored
+            and resource_driver(other.type).counterpart_of == node.type
+        ):
+            return other
+    return None
 
 
 def _has_refs(value: Any) -> bool:

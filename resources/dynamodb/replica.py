@@ -111,6 +111,17 @@ class TableReplica(Resource):
     tags_on = "arn"
     deletion_protection = DeletionProtection("deletion_protection_enabled", "table replica")
 
+    # Region parity compares the replica's own settings with its table's.
+    counterpart_of = "aws_dynamodb_table"
+
+    def as_counterpart(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        """The table spells point-in-time recovery as a block (`[{"enabled": true}]`)."""
+        view = dict(attributes)
+        recovery = view.get("point_in_time_recovery")
+        if recovery is not None and not isinstance(recovery, list):
+            view["point_in_time_recovery"] = [{"enabled": recovery}]
+        return view
+
     def main_client(self, ctx: Context, main_region: str) -> Any:
         if main_region == ctx.region:
             raise DeployerError(
