@@ -152,6 +152,10 @@ class Resource:
     # holds what the configuration means (a write-only value the import reads back in clear):
     # the export says `lifecycle { ignore_changes = [...] }`, so a takeover replaces nothing.
     import_ignores: ClassVar[frozenset[str]] = frozenset()
+    # Attributes another resource type manages (a table's `replica` blocks, which
+    # `aws_dynamodb_table_replica` makes): the export says `ignore_changes` for them too, as
+    # the provider documents for such pairs, so Terraform does not undo the other resource.
+    managed_elsewhere: ClassVar[frozenset[str]] = frozenset()
     # The attribute table (deployer/attributes.py): where each attribute lives in the API and
     # how it changes. Its `force_new` and `write_only` rows join the sets above.
     table: ClassVar[Table | None] = None

@@ -361,10 +361,9 @@ class Exporter:
                     ws: {k: v for k, v in a.items() if k != triggers}
                     for ws, a in attributes.items()
                 }
-            if driver.import_ignores:
-                lifecycle.append(
-                    Attribute("ignore_changes", [Raw(n) for n in sorted(driver.import_ignores)])
-                )
+            ignored = driver.import_ignores | driver.managed_elsewhere
+            if ignored:
+                lifecycle.append(Attribute("ignore_changes", [Raw(n) for n in sorted(ignored)]))
         body.extend(self.body(first.type, attributes, (), kind))
         depends = self.depends_on(nodes)
         if depends:

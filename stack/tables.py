@@ -140,9 +140,9 @@ def _tables(spec: Spec, workspace: str) -> Iterator[Node | Output]:
             # Nothing consumes it, but a table with replicas keeps a stream: AWS refuses to
             # disable it ("Disabling Stream is not allowed for a Global Table replica"), and
             # CloudFormation's AWS::DynamoDB::GlobalTable requires a StreamSpecification with
-            # more than one replica. NEW_AND_OLD_IMAGES as in AWS's 2019.11.21 walkthrough.
+            # more than one replica. The view type is the spec's, as the transactions table's.
             "stream_enabled": True,
-            "stream_view_type": "NEW_AND_OLD_IMAGES",
+            "stream_view_type": settings.stream_view_type,
             "deletion_protection_enabled": True,
             "tags": {"Name": idempotency},
         },
@@ -164,7 +164,7 @@ def _tables(spec: Spec, workspace: str) -> Iterator[Node | Output]:
         "dynamodb_transactions_stream_arn",
         workspace,
         table_ref("transactions", "stream_arn"),
-        "ARN of the transactions table's change stream",
+        "ARN of the transactions table's change stream (the primary's table)",
     )
 
 

@@ -186,11 +186,8 @@ def test_every_kind_of_out_of_band_change_is_found_described_ranked_and_healed(
     ]
     expected = [(f"primary:{where}", name, words) for where, name, words in expected]
     expected += [
-        (
-            "secondary:aws_dynamodb_table_replica.transactions",
-            "point_in_time_recovery",
-            ["disabled"],
-        ),
+        # The replica spells it as a bool ("turned off"), its table as a block ("disabled").
+        ("secondary:aws_dynamodb_table_replica.transactions", "point_in_time_recovery", ["off"]),
         ("parity:aws_dynamodb_table.transactions", "point_in_time_recovery", ["disabled"]),
         # Relaxed in the primary only: the parity break is told from the weaker side.
         ("parity:aws_s3_bucket_public_access_block.payments", "block_public_policy", ["off"]),

@@ -244,6 +244,9 @@ class Table(Resource):
     deletion_protection = DeletionProtection("deletion_protection_enabled", "table")
     # The secondary's replica names the primary's table by ARN: the export looks it up by name.
     lookup_by = {"name": "name"}
+    # The replicas are aws_dynamodb_table_replica resources of the other workspace; the
+    # provider's documentation pairs them with `lifecycle { ignore_changes = [replica] }`.
+    managed_elsewhere = frozenset({"replica"})
 
     def create(self, ctx: Context, desired: dict[str, Any]) -> str:
         """Create, wait for ACTIVE, then PITR and TTL: AWS refuses both on a CREATING table."""

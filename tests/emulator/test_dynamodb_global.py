@@ -367,3 +367,19 @@ def test_last_writer_wins_between_regions(aws: None, lag: None) -> None:
     dynamodb_global.deliver_due(now=float("inf"))
     for ddb in (primary, secondary):
         assert _item(ddb, "k") == {"id": {"S": "k"}, "merchant": {"S": "second"}}
+
+
+def test_the_servers_lag_comes_from_its_environment() -> None:
+    """`deployer sandbox` passes its environment to the server, which reads the lag once."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, dynamodb_global.LAG_ENV: "0.5"}
+    code = "from emulator import dynamodb_global as g; print(g.replication_lag())"
+    answer = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert float(answer.stdout) == 0.5
+    with pytest.raises(ValueError):
+        dynamodb_global.set_replication_lag(-1)
