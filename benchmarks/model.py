@@ -49,6 +49,9 @@ PROVISIONING_DELAY: dict[str, float] = {
     "aws_nat_gateway": 2 * 60,  # pending → available: ~1-3 min
     "aws_acm_certificate_validation": 3 * 60,  # DNS validation: ~1-5 min once the record exists
     "aws_dynamodb_table": 20,  # CREATING → ACTIVE, on-demand with streams: ~10-30 s
+    # Replica CREATING → ACTIVE: minutes for a near-empty table (AWS gives no figure; the
+    # replica copies every item first, so it grows with the table).
+    "aws_dynamodb_table_replica": 3 * 60,
     "aws_lambda_function": 45,  # Pending → Active in a VPC (Hyperplane ENIs): ~10-90 s
     "aws_vpc_endpoint": 60,  # gateway endpoint pending → available: ~30-90 s
     "aws_api_gateway_domain_name": 30,  # regional custom domain: AVAILABLE within a minute

@@ -206,13 +206,16 @@ def project_tables(region: str) -> set[str]:
 
 def state_ids_match_the_emulator(deployer_cli: Cli) -> None:
     """Every VPC, key and table in the emulator is in state, and nothing is there twice."""
-    vpcs, keys, tables = (
-        deployer_cli.ids(t) for t in ("aws_vpc", "aws_kms_key", "aws_dynamodb_table")
+    vpcs, keys, tables, replicas = (
+        deployer_cli.ids(t)
+        for t in ("aws_vpc", "aws_kms_key", "aws_dynamodb_table", "aws_dynamodb_table_replica")
     )
     for region in ("us-east-1", "eu-west-1"):
         assert project_vpcs(region) == vpcs[region]
         assert project_keys(region) == keys[region]
-        assert project_tables(region) == tables[region]
+        # A replica's id is `table-name:main-region`; its table has the main table's name.
+        replica_tables = {id.rpartition(":")[0] for id in replicas[region]}
+        assert project_tables(region) == tables[region] | replica_tables
 
 
 @pytest.mark.slow
