@@ -38,6 +38,10 @@ stream and point-in-time recovery, as AWS keeps it. What AWS documents, and this
   key (moto ignores it): a key ID, ARN or alias of the table's own region, the AWS managed key
   ``alias/aws/dynamodb`` when none is named, or the AWS owned key when disabled.
 
+- DynamoDB Streams: the account endpoint botocore sends DescribeStream and GetShardIterator to
+  is routed, and a stream record's ``awsRegion`` is its stream's region (moto: always
+  us-east-1).
+
 State lives on moto's tables (each member carries the group), so a reset of moto's backends
 (the end of a ``mock_aws``) forgets it with them.
 """
@@ -572,8 +576,30 @@ def _install_streams_endpoint() -> None:
         )
 
 
+# --- DynamoDB Streams: a record's region ------------------------------------------------------
+# moto writes "awsRegion": "us-east-1" into every stream record. AWS (DynamoDB Streams API
+# Reference, **Record**: awsRegion, "The region in which the GetRecords request was received")
+# answers the stream's own region: a replica's records in eu-west-1 say eu-west-1.
+
+
+def _record_in_its_region(original: Any) -> Any:
+    def add(self: Any, old: Any, new: Any) -> None:
+        original(self, old, new)
+        if self.items:
+            self.items[-1].record["awsRegion"] = self.table.region_name
+
+    return add
+
+
+def _install_record_region() -> None:
+    from moto.dynamodb.models.table import StreamShard
+
+    _patch(StreamShard, "add", "record-region", _record_in_its_region)
+
+
 DYNAMODB_GLOBAL_EXTENSIONS: tuple[Callable[[], None], ...] = (
     _install_streams_endpoint,
+    _install_record_region,
     _install_global_tables,
     _install_replication,
 )

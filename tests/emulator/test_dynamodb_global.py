@@ -293,7 +293,9 @@ def test_writes_replicate_to_the_other_member(aws: None) -> None:
         assert _item(ddb, "b") is not None and _item(ddb, "d") is not None
         assert _item(ddb, "c") is None
     # The replica's stream records what reached it: its own write and the replicated ones.
-    events = [(r["eventName"], r["dynamodb"]["Keys"]["id"]["S"]) for r in _records(SECONDARY)]
+    records = _records(SECONDARY)
+    assert {r["awsRegion"] for r in records} == {SECONDARY}
+    events = [(r["eventName"], r["dynamodb"]["Keys"]["id"]["S"]) for r in records]
     assert events == [
         ("INSERT", "a"),
         ("INSERT", "b"),
