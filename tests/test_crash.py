@@ -188,7 +188,11 @@ def state_inventory(state_dir: Path) -> dict[tuple[str, str], list[str]]:
                 continue
             where = "global" if entry["type"] in GLOBAL_KINDS else region
             kind = LIVE_KIND.get(entry["type"], entry["type"])
-            found.setdefault((kind, where), []).append(str(entry["id"]))
+            id = str(entry["id"])
+            if entry["type"] == "aws_dynamodb_table_replica":
+                # A table's replica: its table in this region, named `table-name:main-region`.
+                kind, id = "aws_dynamodb_table", id.rpartition(":")[0]
+            found.setdefault((kind, where), []).append(id)
     assert not not_created, f"entries left unfinished: {not_created}"
     return {key: sorted(ids) for key, ids in found.items()}
 
@@ -247,6 +251,7 @@ def test_kill_9_during_apply_then_apply_converges(
         "primary:aws_iam_role.lambda_exec",
         "primary:aws_s3_bucket.payments",
         "primary:aws_dynamodb_table.transactions",
+        "secondary:aws_dynamodb_table_replica.idempotency",
     ],
 )
 def test_crash_between_create_and_record_is_adopted(

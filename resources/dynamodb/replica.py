@@ -181,7 +181,7 @@ class TableReplica(Resource):
             return None
         key = replica.get("KMSMasterKeyId") or ""
         live["global_table_arn"] = main["TableArn"]
-        live["kms_key_arn"] = "" if key == managed_key_arn(ctx) else key
+        live["kms_key_arn"] = "" if key and is_managed_key(ctx, key) else key
         live["table_class_override"] = (replica.get("ReplicaTableClassSummary") or {}).get(
             "TableClass", ""
         )
@@ -254,10 +254,13 @@ class TableReplica(Resource):
         )
 
 
-def managed_key_arn(ctx: Context) -> str | None:
-    """The ARN of this region's AWS managed DynamoDB key, None if it does not exist yet."""
-    answer = or_none(lambda: ctx.client("kms").describe_key(KeyId=MANAGED_KEY_ALIAS))
-    return str(answer["KeyMetadata"]["Arn"]) if answer else None
+def is_managed_key(ctx: Context, key_arn: str) -> bool:
+    """Whether the key is this region's AWS managed DynamoDB key (`alias/aws/dynamodb`), which
+    the provider reports as no key. Asked by the key's aliases: a DescribeKey of the alias
+    would create that key where it does not exist yet (KMS DescribeKey, "predefined AWS
+    alias"), a change a read must not make."""
+    answer = or_none(lambda: ctx.client("kms").list_aliases(KeyId=key_arn))
+    return any(a.get("AliasName") == MANAGED_KEY_ALIAS for a in (answer or {}).get("Aliases", []))
 
 
 def main_table_busy(exc: BaseException) -> bool:

@@ -72,8 +72,11 @@ def test_replica_round_trip(deployment: Any, client_for: Any) -> None:
     assert described["DeletionProtectionEnabled"] is True
     assert described["GlobalTableVersion"] == "2019.11.21"
     assert recovery(client_for) == "ENABLED"
+    keys = client_for("kms", SECONDARY).list_keys()["Keys"]
     live = deployment.read(REPLICA)
     assert live is not None
+    # The read made no key (a DescribeKey of alias/aws/dynamodb would have made AWS's).
+    assert client_for("kms", SECONDARY).list_keys()["Keys"] == keys
     assert live["arn"] == described["TableArn"]
     assert live["kms_key_arn"] == key_arn
     assert live["global_table_arn"] == deployment.entry(TRANSACTIONS)["attributes"]["arn"]
@@ -186,3 +189,17 @@ def test_replica_in_the_main_tables_region_is_refused(deployment: Any) -> None:
     arn = deployment.entry(TRANSACTIONS)["attributes"]["arn"]
     with pytest.raises(DeployerError, match="cannot be in the main table's region"):
         replica_driver.create(ctx, {"global_table_arn": arn})
+
+
+def test_a_replica_on_the_managed_key_reads_as_no_key(deployment: Any, client_for: Any) -> None:
+    """The provider reports `alias/aws/dynamodb` as no key."""
+    del deployment.graph.node(REPLICA).attributes["kms_key_arn"]
+    deployment.apply(REPLICA)
+    managed = client_for("kms", SECONDARY).describe_key(KeyId="alias/aws/dynamodb")
+    assert (
+        replica_table(client_for)["SSEDescription"]["KMSMasterKeyArn"]
+        == (managed["KeyMetadata"]["Arn"])
+    )
+    live = deployment.read(REPLICA)
+    assert live is not None and live["kms_key_arn"] == ""
+    assert deployment.diff(REPLICA) == {}
