@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emulator import acm, apigateway, awslambda, dynamodb, ec2, kms, rds, s3
+from emulator import acm, apigateway, awslambda, dynamodb, ec2, kms, rds, rds_replicas, s3
 from emulator.patching import install_once
 
 
@@ -17,8 +17,10 @@ def install_extensions() -> None:
     install_once(
         (
             *rds.RDS_EXTENSIONS,
+            *rds_replicas.RDS_REPLICA_EXTENSIONS,
             *kms.KMS_EXTENSIONS,
             *rds.RDS_CORRECTIONS,
+            *rds_replicas.RDS_REPLICA_CORRECTIONS,
             *kms.KMS_CORRECTIONS,
             *s3.S3_CORRECTIONS,
             *dynamodb.DYNAMODB_CORRECTIONS,
