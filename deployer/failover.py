@@ -23,19 +23,14 @@ from typing import Any, TextIO
 from deployer.aws import Clients, DeployerError
 from deployer.drill_report import DrillReport
 from deployer.executor import ApplyResult, Executor
-from deployer.failover_checks import (
-    backups_replication_status,
-    db_instance,
-    replica_lag,
-    table_status,
-    time_replication,
-)
+from deployer.failover_checks import db_instance, table_status, time_replication
 from deployer.graph import build_graph
 from deployer.guards import refuse_blocked_deletes
-from deployer.model import WORKSPACES, Ref
+from deployer.model import WORKSPACES
 from deployer.planner import Plan, plan_changes, render_plan
 from deployer.progress import Progress
 from deployer.recovery import RecoveryRoles, Resolver, roles_of
+from deployer.replica_facts import read_replica_facts, replica_lag
 from deployer.spec import Spec, load_spec
 from deployer.state import State
 from deployer.topology import set_writer
@@ -181,7 +176,8 @@ class Failover:
         return self.resolved(self.roles.regions[workspace].database_identifier, workspace)
 
     def lag_of(self, workspace: str) -> float | None:
-        return replica_lag(self.clients, self.region(workspace), self.db_identifier(workspace))
+        cloudwatch = self.clients("cloudwatch", self.region(workspace))
+        return replica_lag(cloudwatch, self.db_identifier(workspace))
 
     def time_tables(self, source: str, target: str) -> float | None:
         table = self.resolved(self.roles.regions[source].tables[0], source)
@@ -207,41 +203,13 @@ class Failover:
 
 def failover_preconditions(run: Failover) -> list[str]:
     """Every reason not to fail over now (read calls only)."""
-    problems: list[str] = []
     sec = "secondary"
     region = run.region(sec)
     roles = run.roles.regions[sec]
-    identifier = run.db_identifier(sec)
-    db = db_instance(run.clients, region, identifier)
-    if db is None:
-        problems.append(f"the read replica {identifier} ({region}) does not exist")
-    elif not db.get("ReadReplicaSourceDBInstanceIdentifier"):
-        problems.append(f"{identifier} ({region}) is not a read replica: nothing to promote")
-    elif db.get("DBInstanceStatus") != "available":
-        problems.append(f"{identifier} ({region}) is {db.get('DBInstanceStatus')}, not available")
-    else:
-        lag = run.lag_of(sec)
-        limit = run.spec.failover.max_replica_lag_s
-        if lag is None:
-            problems.append(
-                f"the replica lag of {identifier} is unknown (no ReplicaLag datapoint in the "
-                "last 5 minutes): is it replicating?"
-            )
-        elif lag > limit:
-            problems.append(
-                f"the replica {identifier} lags {lag:.0f} s behind, more than "
-                f"failover.max_replica_lag_s ({limit} s): data written since would be lost"
-            )
-        if run.report is not None:
-            run.report.rds_replica_lag_seconds = lag
-    if roles.backups_replication:
-        arn = run.resolved(Ref(roles.backups_replication, "id"), sec)
-        status = backups_replication_status(run.clients, region, arn)
-        if status != "replicating":
-            problems.append(
-                f"the automated backups replication into {region} is {status or 'missing'}, "
-                "not replicating"
-            )
+    facts = read_replica_facts(run.clients, region, run.db_identifier(sec))
+    problems = facts.problems(run.spec.failover.max_replica_lag_s)
+    if run.report is not None:
+        run.report.rds_replica_lag_seconds = facts.lag_seconds
     check_id = run.resolved(roles.health_check_id, sec)
     if not health_status(run.clients("route53", GLOBAL_REGION), check_id):
         problems.append(f"the secondary's health check {check_id} reports it unhealthy")

@@ -1,4 +1,5 @@
-"""The facts a failover decides on, each one read call (or a short poll) against AWS.
+"""The facts a failover decides on besides the replica's (deployer/replica_facts.py): the
+database instances, the tables, and the drill's timing of table replication.
 
 Nothing here writes, except the drill's marker item (`time_replication`), which it deletes.
 """
@@ -7,15 +8,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from deployer.aws import Clients
 from deployer.errors import NotFound
 from deployer.waiting import poll
-
-# ReplicaLag is published every minute; older than this and the replica's state is unknown.
-LAG_WINDOW = timedelta(minutes=5)
 
 
 def db_instance(clients: Clients, region: str, identifier: str) -> dict[str, Any] | None:
@@ -25,35 +23,6 @@ def db_instance(clients: Clients, region: str, identifier: str) -> dict[str, Any
         return None
     instances: list[dict[str, Any]] = found["DBInstances"]
     return instances[0] if instances else None
-
-
-def replica_lag(clients: Clients, region: str, identifier: str) -> float | None:
-    """The latest `AWS/RDS ReplicaLag` (seconds) of the last five minutes, or None when the
-    metric has no datapoint (the replica is not replicating, or the metric is not published)."""
-    now = datetime.now(UTC)
-    answer = clients("cloudwatch", region).get_metric_statistics(
-        Namespace="AWS/RDS",
-        MetricName="ReplicaLag",
-        Dimensions=[{"Name": "DBInstanceIdentifier", "Value": identifier}],
-        StartTime=now - LAG_WINDOW,
-        EndTime=now,
-        Period=60,
-        Statistics=["Maximum"],
-    )
-    points = sorted(answer.get("Datapoints", []), key=lambda p: p["Timestamp"])
-    return float(points[-1]["Maximum"]) if points else None
-
-
-def backups_replication_status(clients: Clients, region: str, arn: str) -> str | None:
-    """The status of automated backups replicated into `region` ("replicating" while it runs)."""
-    try:
-        found = clients("rds", region).describe_db_instance_automated_backups(
-            DBInstanceAutomatedBackupsArn=arn
-        )
-    except NotFound:
-        return None
-    backups = found.get("DBInstanceAutomatedBackups", [])
-    return str(backups[0].get("Status")) if backups else None
 
 
 def table_status(clients: Clients, region: str, name: str) -> tuple[str | None, dict[str, str]]:

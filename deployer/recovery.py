@@ -36,8 +36,6 @@ class RegionRoles:
     api_id: Ref
     # The tables the handler writes, by name (global tables: the same name in both regions).
     tables: tuple[Value, ...]
-    # The automated backups replicated into this region while the other one writes (address).
-    backups_replication: str | None = None
 
 
 @dataclass(frozen=True)

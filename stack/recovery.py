@@ -13,7 +13,7 @@ from deployer.recovery import RecoveryRoles, RegionRoles, recovery_roles
 from deployer.spec import Spec
 from stack.api import API, HEALTH_PATH
 from stack.api_domain import DOMAIN_NAME
-from stack.database import BACKUPS_REPLICATION, DB_INSTANCE, REPLICA
+from stack.database import DB_INSTANCE, REPLICA
 from stack.dns import HEALTH_CHECK, api_domain_name, zone_id_ref
 from stack.tables import TABLES, TRANSACTION_KEY, table_name
 
@@ -35,7 +35,6 @@ def payment_recovery_roles(spec: Spec) -> RecoveryRoles:
                 zone_id=zone_id_ref(spec, ws),
                 api_id=Ref(API, "id"),
                 tables=tuple(table_name(spec, table) for table in TABLES),
-                backups_replication=BACKUPS_REPLICATION if ws == "secondary" else None,
             )
             for ws in ("primary", "secondary")
         },
