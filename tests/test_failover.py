@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import pytest
 
 from deployer import sandbox
 from deployer.dns_probe import health_url
-from tests.conftest import running_emulator
+from emulator.rds_replicas import REPLICA_LAG_ROUTE
 from tests.test_e2e import client
 
 pytestmark = pytest.mark.slow
@@ -31,16 +30,20 @@ REPO = Path(__file__).resolve().parent.parent
 CRASH_LAUNCHER = REPO / "tests" / "crash_launcher.py"
 P, S = "us-east-1", "eu-west-1"
 TRANSACTIONS = "payments-transactions-dev"
-REPLICA_LAG_S = "2"  # the emulator's modelled ReplicaLag, so the RPO has something to show
+# The emulator's modelled ReplicaLag of both databases (whichever is the replica), so that the
+# RPO has something to show and the lag limit something to refuse.
+REPLICA_LAG_S = 2
+DATABASES = ((P, "payments-db-dev"), (S, "payments-db-replica-dev"))
 
 
-@pytest.fixture
-def lagging_emulator(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    monkeypatch.setenv("EMULATOR_RDS_REPLICA_LAG_S", REPLICA_LAG_S)
-    with running_emulator(tmp_path_factory.mktemp("sandbox")) as endpoint:
-        yield endpoint
+def set_replica_lag(endpoint: str) -> None:
+    for region, identifier in DATABASES:
+        body = {"region": region, "identifier": identifier, "seconds": REPLICA_LAG_S}
+        request = urllib.request.Request(
+            endpoint + REPLICA_LAG_ROUTE, data=json.dumps(body).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 200
 
 
 def cli(
@@ -109,12 +112,13 @@ def db(endpoint: str, region: str, identifier: str) -> dict[str, Any]:
 
 
 def test_failover_drill_then_failback_keeps_payments_and_state_true(
-    lagging_emulator: str, tmp_path: Path
+    fresh_emulator: str, tmp_path: Path
 ) -> None:
-    endpoint, state = lagging_emulator, tmp_path / "state"
+    endpoint, state = fresh_emulator, tmp_path / "state"
     spec = tmp_path / "spec.yaml"
     shutil.copy(REPO / "spec.yaml", spec)
     ok(cli(endpoint, state, spec, "apply", "--auto-approve"))
+    set_replica_lag(endpoint)
 
     payments = {}
     for n in range(3):
@@ -135,7 +139,9 @@ def test_failover_drill_then_failback_keeps_payments_and_state_true(
     strict = tmp_path / "strict.yaml"
     strict.write_text(spec.read_text().replace("max_replica_lag_s: 60", "max_replica_lag_s: 1"))
     refused = cli(endpoint, state, strict, "failover", "--to", "secondary", "--auto-approve")
-    assert refused.returncode == 1 and "lags 2 s behind" in refused.stderr, refused.stderr
+    assert refused.returncode == 1 and "replica lag 2 s is above the limit" in refused.stderr, (
+        refused.stderr
+    )
     assert "writer: primary" in strict.read_text()
     assert "lost" not in json.loads((state / "primary.tfstate.json").read_text())
 
