@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emulator import acm, apigateway, awslambda, dynamodb, ec2, kms, rds, s3
+from emulator import acm, apigateway, awslambda, dataplane_routes, dynamodb, ec2, kms, rds, s3
 from emulator.patching import install_once
 
 
@@ -26,5 +26,6 @@ def install_extensions() -> None:
             *awslambda.LAMBDA_CORRECTIONS,
             *apigateway.APIGATEWAY_CORRECTIONS,
             *acm.ACM_CORRECTIONS,
+            *dataplane_routes.DATAPLANE_EXTENSIONS,
         )
     )
