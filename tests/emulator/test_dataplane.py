@@ -113,3 +113,129 @@ def test_a_failing_handler_is_a_502_and_a_missing_permission_a_500(api: Deployme
     lam.update_function_configuration(FunctionName=name, Handler="payment_processor.missing")
     broken = requests.get(url, timeout=10)
     assert (broken.status_code, broken.json()) == (502, {"message": "Internal server error"})
+
+
+# --- the server: host-style and path-style stage URLs ------------------------------------------
+
+ECHO_HANDLER = """
+import json
+import os
+
+import boto3
+
+
+def handler(event, context):
+    # boto3 with no endpoint: the emulator's AWS_ENDPOINT_URL brings it back to the server.
+    boto3.client("dynamodb").put_item(
+        TableName=os.environ["TABLE"],
+        Item={"id": {"S": event["pathParameters"]["id"]},
+              "region": {"S": os.environ["AWS_REGION"]}},
+    )
+    return {
+        "statusCode": 202,
+        "headers": {"X-Resource": event["resource"]},
+        "body": json.dumps({"stage": event["requestContext"]["stage"],
+                            "query": event["queryStringParameters"], "path": event["path"]}),
+    }
+"""
+
+
+def _zip(source: str) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("echo.py", source)
+    return buffer.getvalue()
+
+
+def echo_api(endpoint: str, region: str) -> str:
+    """A REST API `GET /items/{id}` proxied to a function that writes to a table; its id."""
+
+    def client(service: str) -> Any:
+        return boto3.client(service, region_name=region, endpoint_url=endpoint)
+
+    role = client("iam").create_role(
+        RoleName=f"echo-{region}",
+        AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}',
+    )["Role"]["Arn"]
+    client("dynamodb").create_table(
+        TableName="echo",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    function_arn = client("lambda").create_function(
+        FunctionName="echo",
+        Runtime="python3.12",
+        Role=role,
+        Handler="echo.handler",
+        Code={"ZipFile": _zip(ECHO_HANDLER)},
+        Environment={"Variables": {"TABLE": "echo"}},
+    )["FunctionArn"]
+    gateway = client("apigateway")
+    api_id = gateway.create_rest_api(name="echo")["id"]
+    root = gateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    items = gateway.create_resource(restApiId=api_id, parentId=root, pathPart="items")["id"]
+    item = gateway.create_resource(restApiId=api_id, parentId=items, pathPart="{id}")["id"]
+    gateway.put_method(
+        restApiId=api_id, resourceId=item, httpMethod="GET", authorizationType="NONE"
+    )
+    gateway.put_integration(
+        restApiId=api_id,
+        resourceId=item,
+        httpMethod="GET",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations",
+    )
+    client("lambda").add_permission(
+        FunctionName="echo",
+        StatementId="apigateway",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{region}:123456789012:{api_id}/*/GET/items/*",
+    )
+    gateway.create_deployment(restApiId=api_id, stageName="prod")
+    return api_id
+
+
+def test_the_server_serves_stages_path_style_and_host_style(emulator: str) -> None:
+    import http.client
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    from emulator.dataplane_routes import path_style_url
+
+    region = "eu-west-1"
+    api_id = echo_api(emulator, region)
+    url = path_style_url(emulator, api_id, "prod", "/items/abc?x=1")
+    with urllib.request.urlopen(url, timeout=30) as response:
+        assert response.status == 202
+        assert response.headers["X-Resource"] == "/items/{id}"
+        assert json.loads(response.read()) == {
+            "stage": "prod",
+            "query": {"x": "1"},
+            "path": "/items/abc",
+        }
+    # Host-style, as a client that resolves the execute-api name to the emulator sends it.
+    server = urlsplit(emulator)
+    connection = http.client.HTTPConnection(server.hostname or "", server.port, timeout=30)
+    connection.request(
+        "GET", "/prod/items/def", headers={"Host": f"{api_id}.execute-api.{region}.amazonaws.com"}
+    )
+    assert connection.getresponse().status == 202
+    connection.close()
+    table = boto3.client("dynamodb", region_name=region, endpoint_url=emulator)
+    written = {
+        item["id"]["S"]: item["region"]["S"] for item in table.scan(TableName="echo")["Items"]
+    }
+    assert written == {"abc": region, "def": region}
+    # Not the stage's: moto answers (its own routes are untouched).
+    assert (
+        boto3.client("apigateway", region_name=region, endpoint_url=emulator).get_rest_api(
+            restApiId=api_id
+        )["name"]
+        == "echo"
+    )
