@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from emulator import acm, apigateway, awslambda, dataplane_routes, dynamodb, ec2, kms, rds, s3
+from emulator import (
+    acm,
+    apigateway,
+    awslambda,
+    dataplane_routes,
+    dynamodb,
+    ec2,
+    kms,
+    rds,
+    route53,
+    s3,
+)
 from emulator.patching import install_once
 
 
@@ -27,5 +38,6 @@ def install_extensions() -> None:
             *apigateway.APIGATEWAY_CORRECTIONS,
             *acm.ACM_CORRECTIONS,
             *dataplane_routes.DATAPLANE_EXTENSIONS,
+            *route53.ROUTE53_EXTENSIONS,
         )
     )

@@ -14,6 +14,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
 from tests.conftest import Deployment
+from tests.emulator.apis import echo_api
 
 REGIONS = {"primary": "us-east-1", "secondary": "eu-west-1"}
 STAGE_KEYS = [f"{ws}:aws_api_gateway_stage.prod" for ws in REGIONS]
@@ -116,89 +117,6 @@ def test_a_failing_handler_is_a_502_and_a_missing_permission_a_500(api: Deployme
 
 
 # --- the server: host-style and path-style stage URLs ------------------------------------------
-
-ECHO_HANDLER = """
-import json
-import os
-
-import boto3
-
-
-def handler(event, context):
-    # boto3 with no endpoint: the emulator's AWS_ENDPOINT_URL brings it back to the server.
-    boto3.client("dynamodb").put_item(
-        TableName=os.environ["TABLE"],
-        Item={"id": {"S": event["pathParameters"]["id"]},
-              "region": {"S": os.environ["AWS_REGION"]}},
-    )
-    return {
-        "statusCode": 202,
-        "headers": {"X-Resource": event["resource"]},
-        "body": json.dumps({"stage": event["requestContext"]["stage"],
-                            "query": event["queryStringParameters"], "path": event["path"]}),
-    }
-"""
-
-
-def _zip(source: str) -> bytes:
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("echo.py", source)
-    return buffer.getvalue()
-
-
-def echo_api(endpoint: str, region: str) -> str:
-    """A REST API `GET /items/{id}` proxied to a function that writes to a table; its id."""
-
-    def client(service: str) -> Any:
-        return boto3.client(service, region_name=region, endpoint_url=endpoint)
-
-    role = client("iam").create_role(
-        RoleName=f"echo-{region}",
-        AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}',
-    )["Role"]["Arn"]
-    client("dynamodb").create_table(
-        TableName="echo",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    function_arn = client("lambda").create_function(
-        FunctionName="echo",
-        Runtime="python3.12",
-        Role=role,
-        Handler="echo.handler",
-        Code={"ZipFile": _zip(ECHO_HANDLER)},
-        Environment={"Variables": {"TABLE": "echo"}},
-    )["FunctionArn"]
-    gateway = client("apigateway")
-    api_id = gateway.create_rest_api(name="echo")["id"]
-    root = gateway.get_resources(restApiId=api_id)["items"][0]["id"]
-    items = gateway.create_resource(restApiId=api_id, parentId=root, pathPart="items")["id"]
-    item = gateway.create_resource(restApiId=api_id, parentId=items, pathPart="{id}")["id"]
-    gateway.put_method(
-        restApiId=api_id, resourceId=item, httpMethod="GET", authorizationType="NONE"
-    )
-    gateway.put_integration(
-        restApiId=api_id,
-        resourceId=item,
-        httpMethod="GET",
-        type="AWS_PROXY",
-        integrationHttpMethod="POST",
-        uri=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations",
-    )
-    client("lambda").add_permission(
-        FunctionName="echo",
-        StatementId="apigateway",
-        Action="lambda:InvokeFunction",
-        Principal="apigateway.amazonaws.com",
-        SourceArn=f"arn:aws:execute-api:{region}:123456789012:{api_id}/*/GET/items/*",
-    )
-    gateway.create_deployment(restApiId=api_id, stageName="prod")
-    return api_id
 
 
 def test_the_server_serves_stages_path_style_and_host_style(emulator: str) -> None:
