@@ -1,0 +1,102 @@
+"""deployer/dns_probe.py against the emulator: Route 53's answer for a failover name, a health
+check's status, and an HTTP probe of a stage's /health on the sandbox."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from deployer.dns_probe import ProbeError, dns_answer, health_status, probe_health, stage_url
+from tests.emulator.apis import echo_api
+
+REGION = "eu-west-1"
+
+
+def _health_check(route53: Any, fqdn: str) -> str:
+    return str(
+        route53.create_health_check(
+            CallerReference=str(uuid.uuid4()),
+            HealthCheckConfig={
+                "Type": "HTTPS",
+                "FullyQualifiedDomainName": fqdn,
+                "ResourcePath": "/prod/items/health",
+            },
+        )["HealthCheck"]["Id"]
+    )
+
+
+def _failover_zone(route53: Any, checks: dict[str, str]) -> str:
+    zone_id = str(
+        route53.create_hosted_zone(Name="example.com", CallerReference=str(uuid.uuid4()))[
+            "HostedZone"
+        ]["Id"]
+    )
+    route53.change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "CREATE",
+                    "ResourceRecordSet": {
+                        "Name": "api.example.com.",
+                        "Type": "CNAME",
+                        "TTL": 60,
+                        "SetIdentifier": role,
+                        "Failover": role,
+                        "HealthCheckId": check,
+                        "ResourceRecords": [{"Value": f"{role.lower()}.example.net"}],
+                    },
+                }
+                for role, check in checks.items()
+            ]
+        },
+    )
+    return zone_id
+
+
+def _set_status(status: int, endpoint: str | None = None) -> None:
+    boto3.client("lambda", region_name=REGION, endpoint_url=endpoint).update_function_configuration(
+        FunctionName="echo", Environment={"Variables": {"TABLE": "echo", "STATUS": str(status)}}
+    )
+
+
+def test_dns_answer_and_health_status_follow_the_primarys_api(clients: Any) -> None:
+    api_id = echo_api(None, REGION)
+    route53 = clients("route53", "us-east-1")
+    primary = _health_check(route53, f"{api_id}.execute-api.{REGION}.amazonaws.com")
+    secondary = _health_check(route53, "secondary.example.net")
+    zone_id = _failover_zone(route53, {"PRIMARY": primary, "SECONDARY": secondary})
+
+    assert health_status(route53, primary) is True
+    # AWS's form of the stage URL is the one moto's data plane answers in-process.
+    assert (
+        requests.get(stage_url(api_id, REGION, "prod", "/items/x"), timeout=10).status_code == 202
+    )
+    assert dns_answer(clients, zone_id, "api.example.com", "CNAME") == ["primary.example.net"]
+    _set_status(500)
+    assert health_status(route53, primary) is False
+    assert dns_answer(clients, zone_id, "api.example.com", "CNAME") == ["secondary.example.net"]
+    assert dns_answer(clients, zone_id, "api.example.com", "A") == []
+    assert dns_answer(clients, zone_id, "nothing.example.com", "CNAME") == []
+
+
+def test_probe_health_reads_the_status_of_a_sandbox_stage(emulator: str) -> None:
+    api_id = echo_api(emulator, REGION)
+    url = stage_url(api_id, REGION, "prod", "/items/health", endpoint_url=emulator)
+    assert probe_health(url) == 202
+    _set_status(503, emulator)
+    assert probe_health(url) == 503
+    assert probe_health(stage_url(api_id, REGION, "prod", "/nowhere", endpoint_url=emulator)) == 403
+
+
+def test_probe_health_without_an_answer_is_an_error() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with pytest.raises(ProbeError, match="no answer"):
+        probe_health(f"http://127.0.0.1:{port}/prod/health", timeout=2)
