@@ -43,6 +43,14 @@ a small patch of its own, listed in its module's tuple and applied at most once
   reports AWS's default of 29000 ms;
 - ACM (``emulator.acm``): ``ACM_CORRECTIONS``: a requested certificate's KeyAlgorithm is kept
   and reported.
+- API Gateway's data plane (``emulator.dataplane``, ``emulator.dataplane_routes``,
+  ``emulator.lambda_runtime``): ``DATAPLANE_EXTENSIONS``: a request to a stage URL runs its
+  Lambda proxy integration's Python handler in this process, from the function's zip (moto needs
+  docker for it); the server also serves stages host-style and path-style
+  (``/restapis/{api}/{stage}/_user_request_/...``);
+- Route 53 (``emulator.route53``): ``ROUTE53_EXTENSIONS``: health check status computed from the
+  data plane (Inverted, Disabled, CALCULATED), HealthCheckVersion checked and incremented,
+  GetHealthCheckLastFailureReason, and TestDNSAnswer with failover routing.
 
 It patches moto's classes, so it works in the server and in-process under ``moto.mock_aws``
 alike. Every module imports moto lazily, inside its functions: importing this package imports no

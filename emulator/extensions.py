@@ -20,7 +20,8 @@ from emulator.patching import install_once
 def install_extensions() -> None:
     """Patch moto's RDS and KMS classes with the behaviour moto 5.2 lacks, and apply the
     RDS_CORRECTIONS, KMS_CORRECTIONS, S3_CORRECTIONS, DYNAMODB_CORRECTIONS, EC2_CORRECTIONS,
-    LAMBDA_CORRECTIONS, APIGATEWAY_CORRECTIONS and ACM_CORRECTIONS.
+    LAMBDA_CORRECTIONS, APIGATEWAY_CORRECTIONS and ACM_CORRECTIONS, then the data plane's and
+    Route 53's (DATAPLANE_EXTENSIONS, ROUTE53_EXTENSIONS).
 
     Idempotent and thread-safe; affects every moto backend in this process (server or
     ``mock_aws``).
