@@ -60,14 +60,21 @@ def health_status(route53_client: Any, health_check_id: str) -> bool:
     return successes * 2 > len(observations)
 
 
-def probe_health(url: str, timeout: float = PROBE_TIMEOUT_S) -> int:
+def probe_health(
+    url: str,
+    timeout: float = PROBE_TIMEOUT_S,
+    opener: urllib.request.OpenerDirector | None = None,
+) -> int:
     """GET ``url`` and return its HTTP status code (4xx and 5xx included).
 
-    Raises ProbeError when there is no HTTP answer (refused, unresolvable, timed out).
+    ``opener`` replaces urllib's default one: in-process under moto, where no execute-api name
+    resolves, ``build_opener(emulator.dataplane_routes.DataPlaneHandler())`` answers AWS's stage
+    URLs. Raises ProbeError when there is no HTTP answer (refused, unresolvable, timed out).
     """
     request = urllib.request.Request(url, method="GET", headers={"Accept": "application/json"})
+    open_url = opener.open if opener is not None else urllib.request.urlopen
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with open_url(request, timeout=timeout) as response:
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)

@@ -12,11 +12,17 @@
   ``http://HOST:PORT/restapis/{api_id}/{stage}/_user_request_/{path}`` (LocalStack's form for
   the same thing: moto's server has none), which finds the API's region from its id.
   ``@connections`` requests (API Gateway Management API) still go to moto.
+- In-process through urllib (which moto does not intercept): ``DataPlaneHandler`` in an opener.
 """
 
 from __future__ import annotations
 
+import email.message
+import io
 import re
+import urllib.error
+import urllib.request
+import urllib.response
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -51,6 +57,13 @@ NO_SUCH_API_BODY = b'{"message": "no such REST API"}'
 def path_style_url(endpoint: str, api_id: str, stage: str, path: str) -> str:
     """The server's URL of ``path`` on a stage (``PATH_STYLE``)."""
     return f"{endpoint.rstrip('/')}/restapis/{api_id}/{stage}/_user_request_/{path.lstrip('/')}"
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 # --- in-process: moto's responses mock ---------------------------------------------------------
@@ -147,6 +160,50 @@ def _install_stage_callbacks() -> None:
 DATAPLANE_EXTENSIONS: tuple[Callable[[], None], ...] = (_install_stage_callbacks,)
 
 
+class DataPlaneHandler(urllib.request.BaseHandler):
+    """urllib's counterpart of the in-process callbacks, for code that probes a stage with urllib
+    under ``mock_aws`` (moto intercepts only botocore and ``requests``):
+    ``urllib.request.build_opener(DataPlaneHandler())`` answers execute-api URLs through
+    ``invoke_stage`` and leaves every other URL to the network."""
+
+    handler_order = 100  # before urllib's own HTTP(S) handlers (500)
+
+    def http_open(self, req: urllib.request.Request) -> Any:
+        return self._answer(req)
+
+    def https_open(self, req: urllib.request.Request) -> Any:
+        return self._answer(req)
+
+    def _answer(self, req: urllib.request.Request) -> Any:
+        match = EXECUTE_API_URL.match(req.full_url)
+        if match is None:
+            return None  # not a stage: the next handler
+        split = urlsplit(req.full_url)
+        prefix = f"/{match['stage']}"
+        data = req.data if isinstance(req.data, bytes) else b""
+        request = StageRequest(
+            method=req.get_method().upper(),
+            path=unquote(split.path[len(prefix) :] or "/"),
+            headers=dict(req.header_items()),
+            query=parse_qsl(split.query, keep_blank_values=True),
+            body=data,
+        )
+        try:
+            response = invoke_stage(
+                _account(), match["region"], match["api"], match["stage"], request
+            )
+        except NoSuchApi as exc:
+            raise urllib.error.URLError(f"no such REST API {match['api']}") from exc
+        headers = email.message.Message()
+        for name, value in response.headers.items():
+            headers[name] = value
+        answer = urllib.response.addinfourl(
+            io.BytesIO(response.body), headers, req.full_url, response.status
+        )
+        answer.msg = _reason(response.status)  # type: ignore[attr-defined]  # HTTPError reads it
+        return answer
+
+
 # --- the server: WSGI ----------------------------------------------------------------------------
 
 StartResponse = Callable[..., Any]
@@ -212,10 +269,7 @@ class DataPlaneMiddleware:
             response = invoke_stage(self.account_id, region, api_id, stage, request)
         except NoSuchApi:
             response = StageResponse(404, {"Content-Type": "application/json"}, NO_SUCH_API_BODY)
-        try:
-            reason = HTTPStatus(response.status).phrase
-        except ValueError:
-            reason = ""
+        reason = _reason(response.status)
         headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(response.body))))
         start_response(f"{response.status} {reason}".strip(), headers)

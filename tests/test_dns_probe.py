@@ -4,6 +4,7 @@ check's status, and an HTTP probe of a stage's /health on the sandbox."""
 from __future__ import annotations
 
 import socket
+import urllib.request
 import uuid
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 import requests
 
 from deployer.dns_probe import ProbeError, dns_answer, health_status, probe_health, stage_url
+from emulator.dataplane_routes import DataPlaneHandler
 from tests.emulator.apis import echo_api
 
 REGION = "eu-west-1"
@@ -73,12 +75,14 @@ def test_dns_answer_and_health_status_follow_the_primarys_api(clients: Any) -> N
     zone_id = _failover_zone(route53, {"PRIMARY": primary, "SECONDARY": secondary})
 
     assert health_status(route53, primary) is True
-    # AWS's form of the stage URL is the one moto's data plane answers in-process.
-    assert (
-        requests.get(stage_url(api_id, REGION, "prod", "/items/x"), timeout=10).status_code == 202
-    )
+    # AWS's form of the stage URL is the one the data plane answers in-process.
+    url = stage_url(api_id, REGION, "prod", "/items/x")
+    assert requests.get(url, timeout=10).status_code == 202
+    in_process = urllib.request.build_opener(DataPlaneHandler())
+    assert probe_health(url, opener=in_process) == 202
     assert dns_answer(clients, zone_id, "api.example.com", "CNAME") == ["primary.example.net"]
     _set_status(500)
+    assert probe_health(url, opener=in_process) == 500
     assert health_status(route53, primary) is False
     assert dns_answer(clients, zone_id, "api.example.com", "CNAME") == ["secondary.example.net"]
     assert dns_answer(clients, zone_id, "api.example.com", "A") == []
