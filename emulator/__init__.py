@@ -40,7 +40,7 @@ a small patch of its own, listed in its module's tuple and applied at most once
   environment variables) is kept and reported;
 - API Gateway and ACM (``emulator.apigateway``): ``APIGATEWAY_CORRECTIONS``: UpdateDomainName,
   and ACM's refusal to delete a certificate in use; an integration created without a timeout
-  reports AWS's default of 29000 ms;
+  reports AWS's default of 29000 ms; UpdateRestApi's disableExecuteApiEndpoint "false" is false;
 - ACM (``emulator.acm``): ``ACM_CORRECTIONS``: a requested certificate's KeyAlgorithm is kept
   and reported.
 - API Gateway's data plane (``emulator.dataplane``, ``emulator.dataplane_routes``,

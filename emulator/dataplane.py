@@ -21,6 +21,8 @@ What AWS documents and this follows (API Gateway Developer Guide):
 - "Troubleshoot Missing Authentication Token" / gateway response ``MISSING_AUTHENTICATION_TOKEN``:
   403 for a resource or method the API does not have, and for an IAM-authorised method called
   without a SigV4 ``Authorization`` header (the signature itself is not verified here);
+- ``RestApi.disableExecuteApiEndpoint`` (API Gateway REST API Reference): with the default
+  endpoint disabled, a request to it is refused (403 Forbidden);
 - gateway response ``INVALID_API_KEY`` (403 Forbidden) for a method that requires an API key
   when the ``x-api-key`` header names no enabled key;
 - "Control access to a Lambda function with a resource-based policy": API Gateway may invoke the
@@ -75,14 +77,13 @@ class StageResponse:
 
 def _gateway_error(status: int, message: str) -> StageResponse:
     """A gateway response, as API Gateway's default ones: JSON with a ``message``."""
-    return StageResponse(
-        status,
-        {"Content-Type": "application/json", "x-amzn-ErrorType": _ERROR_TYPES.get(status, "")},
-        json.dumps({"message": message}).encode(),
-    )
+    headers = {"Content-Type": "application/json"}
+    if status in _ERROR_TYPES:
+        headers["x-amzn-ErrorType"] = _ERROR_TYPES[status]
+    return StageResponse(status, headers, json.dumps({"message": message}).encode())
 
 
-_ERROR_TYPES = {403: "ForbiddenException", 500: "InternalServerErrorException", 502: ""}
+_ERROR_TYPES = {403: "ForbiddenException", 500: "InternalServerErrorException"}
 
 
 def _missing_token() -> StageResponse:
@@ -284,6 +285,10 @@ def invoke_stage(
     """Answer ``request`` to the stage ``stage_name`` of the REST API ``api_id`` as API
     Gateway does; raises NoSuchApi for an API that does not exist."""
     api = find_api(account_id, region, api_id)
+    if api.disableExecuteApiEndpoint:
+        # RestApi.disableExecuteApiEndpoint: clients must use a custom domain; the default
+        # endpoint answers 403 Forbidden.
+        return _gateway_error(403, "Forbidden")
     stage = api.stages.get(stage_name)
     if stage is None:
         return _gateway_error(403, "Forbidden")

@@ -66,6 +66,21 @@ def test_health_answers_from_each_regions_handler_and_the_gateway_refuses_the_re
     )
     assert (no_stage.status_code, no_stage.json()) == (403, {"message": "Forbidden"})
 
+    # The default endpoint disabled (what a drill may do to fail a region), then enabled again.
+    gateway = boto3.client("apigateway", region_name=REGIONS["primary"])
+    api_id = api.entry("primary:aws_api_gateway_rest_api.payments")["id"]
+    for value, status in (("true", 403), ("false", 200)):
+        gateway.update_rest_api(
+            restApiId=api_id,
+            patchOperations=[
+                {"op": "replace", "path": "/disableExecuteApiEndpoint", "value": value}
+            ],
+        )
+        assert gateway.get_rest_api(restApiId=api_id)["disableExecuteApiEndpoint"] is (
+            value == "true"
+        )
+        assert requests.get(stage_url(api, "primary", "/health"), timeout=10).status_code == status
+
 
 def test_payment_through_the_stage_is_written_to_the_regions_table(api: Deployment) -> None:
     workspace, region = "secondary", REGIONS["secondary"]
