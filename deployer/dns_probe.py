@@ -64,14 +64,20 @@ def probe_health(
     url: str,
     timeout: float = PROBE_TIMEOUT_S,
     opener: urllib.request.OpenerDirector | None = None,
+    host: str | None = None,
 ) -> int:
     """GET ``url`` and return its HTTP status code (4xx and 5xx included).
 
-    ``opener`` replaces urllib's default one: in-process under moto, where no execute-api name
-    resolves, ``build_opener(emulator.dataplane_routes.DataPlaneHandler())`` answers AWS's stage
-    URLs. Raises ProbeError when there is no HTTP answer (refused, unresolvable, timed out).
+    ``host`` sends that ``Host`` header: on the sandbox, ``probe_health(f"{endpoint}/health",
+    host="api.payments.example.com")`` asks for the API's own name, which the emulator routes
+    as Route 53 answers it (to the failover record's region). ``opener`` replaces urllib's
+    default one: in-process under moto, where no name resolves,
+    ``build_opener(emulator.dataplane_routes.DataPlaneHandler())`` answers AWS's stage URLs and
+    the API's name. Raises ProbeError when there is no HTTP answer (refused, unresolvable,
+    timed out).
     """
-    request = urllib.request.Request(url, method="GET", headers={"Accept": "application/json"})
+    headers = {"Accept": "application/json", **({"Host": host} if host else {})}
+    request = urllib.request.Request(url, method="GET", headers=headers)
     open_url = opener.open if opener is not None else urllib.request.urlopen
     try:
         with open_url(request, timeout=timeout) as response:

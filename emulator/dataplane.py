@@ -75,7 +75,7 @@ class StageResponse:
     body: bytes
 
 
-def _gateway_error(status: int, message: str) -> StageResponse:
+def gateway_error(status: int, message: str) -> StageResponse:
     """A gateway response, as API Gateway's default ones: JSON with a ``message``."""
     headers = {"Content-Type": "application/json"}
     if status in _ERROR_TYPES:
@@ -87,7 +87,7 @@ _ERROR_TYPES = {403: "ForbiddenException", 500: "InternalServerErrorException"}
 
 
 def _missing_token() -> StageResponse:
-    return _gateway_error(403, "Missing Authentication Token")
+    return gateway_error(403, "Missing Authentication Token")
 
 
 def find_api(account_id: str, region: str, api_id: str) -> Any:
@@ -197,6 +197,7 @@ def proxy_event(
     resource: Any,
     parameters: dict[str, str],
     request: StageRequest,
+    domain_name: str | None = None,
 ) -> dict[str, Any]:
     """The Lambda proxy integration's input event for ``request``."""
     headers: dict[str, str] = dict(request.headers)
@@ -230,8 +231,8 @@ def proxy_event(
         "requestContext": {
             "accountId": account_id,
             "apiId": api.id,
-            "domainName": f"{api.id}.execute-api.{api.region_name}.amazonaws.com",
-            "domainPrefix": api.id,
+            "domainName": domain_name or f"{api.id}.execute-api.{api.region_name}.amazonaws.com",
+            "domainPrefix": (domain_name or api.id).split(".", 1)[0],
             "extendedRequestId": request_id,
             "httpMethod": request.method,
             "identity": {
@@ -255,12 +256,12 @@ def proxy_event(
 def proxy_response(result: Any) -> StageResponse:
     """The function's proxy output as the HTTP response; 502 when it is malformed."""
     if not isinstance(result, Mapping):
-        return _gateway_error(502, "Internal server error")
+        return gateway_error(502, "Internal server error")
     status = result.get("statusCode", 200)
     if isinstance(status, str) and status.isdigit():
         status = int(status)
     if not isinstance(status, int) or isinstance(status, bool):
-        return _gateway_error(502, "Internal server error")
+        return gateway_error(502, "Internal server error")
     headers: dict[str, str] = {}
     for name, values in (result.get("multiValueHeaders") or {}).items():
         headers[str(name)] = ",".join(str(v) for v in values)
@@ -270,7 +271,7 @@ def proxy_response(result: Any) -> StageResponse:
     if body is None:
         payload = b""
     elif not isinstance(body, str):
-        return _gateway_error(502, "Internal server error")
+        return gateway_error(502, "Internal server error")
     elif result.get("isBase64Encoded"):
         payload = base64.b64decode(body)
     else:
@@ -280,18 +281,25 @@ def proxy_response(result: Any) -> StageResponse:
 
 
 def invoke_stage(
-    account_id: str, region: str, api_id: str, stage_name: str, request: StageRequest
+    account_id: str,
+    region: str,
+    api_id: str,
+    stage_name: str,
+    request: StageRequest,
+    domain_name: str | None = None,
 ) -> StageResponse:
     """Answer ``request`` to the stage ``stage_name`` of the REST API ``api_id`` as API
-    Gateway does; raises NoSuchApi for an API that does not exist."""
+    Gateway does; raises NoSuchApi for an API that does not exist. ``domain_name``: the
+    request came through that custom domain (``emulator.custom_domains``), not the API's
+    default endpoint."""
     api = find_api(account_id, region, api_id)
-    if api.disableExecuteApiEndpoint:
+    if domain_name is None and api.disableExecuteApiEndpoint:
         # RestApi.disableExecuteApiEndpoint: clients must use a custom domain; the default
         # endpoint answers 403 Forbidden.
-        return _gateway_error(403, "Forbidden")
+        return gateway_error(403, "Forbidden")
     stage = api.stages.get(stage_name)
     if stage is None:
-        return _gateway_error(403, "Forbidden")
+        return gateway_error(403, "Forbidden")
     matched = match_resource(api, request.path)
     if matched is None:
         return _missing_token()
@@ -305,11 +313,13 @@ def invoke_stage(
     if method.api_key_required and not _api_key_valid(
         account_id, region, _header(request.headers, "x-api-key")
     ):
-        return _gateway_error(403, "Forbidden")
+        return gateway_error(403, "Forbidden")
     integration = method.method_integration
     if integration is None or integration.integration_type != LAMBDA_PROXY:
-        return _gateway_error(500, "Internal server error")
-    return _invoke_lambda(account_id, api, stage, resource, parameters, request, integration.uri)
+        return gateway_error(500, "Internal server error")
+    return _invoke_lambda(
+        account_id, api, stage, resource, parameters, request, integration.uri, domain_name
+    )
 
 
 def _invoke_lambda(
@@ -320,26 +330,27 @@ def _invoke_lambda(
     parameters: dict[str, str],
     request: StageRequest,
     uri: str,
+    domain_name: str | None,
 ) -> StageResponse:
     from moto.awslambda.models import lambda_backends
 
     arn = _function_arn(str(uri or ""))
     if arn is None:
-        return _gateway_error(500, "Internal server error")
+        return gateway_error(500, "Internal server error")
     function_region = arn.split(":")[3] if arn.startswith("arn:") else api.region_name
     try:
         function = lambda_backends[account_id][function_region].get_function(arn)
     except Exception:  # moto's UnknownFunctionException and its kin
-        return _gateway_error(500, "Internal server error")
+        return gateway_error(500, "Internal server error")
     source_arn = (
         f"arn:aws:execute-api:{api.region_name}:{account_id}:{api.id}/{stage.name}/"
         f"{request.method}{request.path}"
     )
     if not _may_invoke(function, source_arn):
-        return _gateway_error(500, "Internal server error")
-    event = proxy_event(account_id, api, stage, resource, parameters, request)
+        return gateway_error(500, "Internal server error")
+    event = proxy_event(account_id, api, stage, resource, parameters, request, domain_name)
     try:
         result = lambda_runtime.invoke(function, event)
     except lambda_runtime.FunctionError:
-        return _gateway_error(502, "Internal server error")
+        return gateway_error(502, "Internal server error")
     return proxy_response(result)

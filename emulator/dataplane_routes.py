@@ -11,8 +11,11 @@
   to the emulator sends it), or the path-style form
   ``http://HOST:PORT/restapis/{api_id}/{stage}/_user_request_/{path}`` (LocalStack's form for
   the same thing: moto's server has none), which finds the API's region from its id.
-  ``@connections`` requests (API Gateway Management API) still go to moto.
-- In-process through urllib (which moto does not intercept): ``DataPlaneHandler`` in an opener.
+  ``@connections`` requests (API Gateway Management API) still go to moto. A request whose
+  ``Host`` is a custom domain that Route 53 sends to a region's API (``emulator.custom_domains``)
+  goes to the stage its base path mapping names.
+- In-process through urllib (which moto does not intercept): ``DataPlaneHandler`` in an opener,
+  for stage URLs and custom domains alike.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from emulator.custom_domains import invoke_domain, may_be_custom, resolve
 from emulator.dataplane import (
     LAMBDA_PROXY,
     NoSuchApi,
@@ -175,25 +179,32 @@ class DataPlaneHandler(urllib.request.BaseHandler):
         return self._answer(req)
 
     def _answer(self, req: urllib.request.Request) -> Any:
-        match = EXECUTE_API_URL.match(req.full_url)
-        if match is None:
-            return None  # not a stage: the next handler
         split = urlsplit(req.full_url)
-        prefix = f"/{match['stage']}"
-        data = req.data if isinstance(req.data, bytes) else b""
+        match = EXECUTE_API_URL.match(req.full_url)
+        host = req.get_header("Host") or split.netloc
+        resolved = None
+        if match is None:
+            resolved = resolve(_account(), host) if may_be_custom(host) else None
+            if resolved is None:
+                return None  # neither a stage nor a custom domain: the next handler
+        prefix = f"/{match['stage']}" if match is not None else ""
         request = StageRequest(
             method=req.get_method().upper(),
             path=unquote(split.path[len(prefix) :] or "/"),
             headers=dict(req.header_items()),
             query=parse_qsl(split.query, keep_blank_values=True),
-            body=data,
+            body=req.data if isinstance(req.data, bytes) else b"",
         )
         try:
-            response = invoke_stage(
-                _account(), match["region"], match["api"], match["stage"], request
-            )
+            if resolved is not None:
+                response = invoke_domain(_account(), resolved, request)
+            else:
+                assert match is not None
+                response = invoke_stage(
+                    _account(), match["region"], match["api"], match["stage"], request
+                )
         except NoSuchApi as exc:
-            raise urllib.error.URLError(f"no such REST API {match['api']}") from exc
+            raise urllib.error.URLError(f"no such REST API {split.netloc}") from exc
         headers = email.message.Message()
         for name, value in response.headers.items():
             headers[name] = value
@@ -249,12 +260,8 @@ class DataPlaneMiddleware:
             return None, styled["api"], styled["stage"], styled["path"] or "/"
         return None
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        target = self._target(environ)
-        if target is None:
-            return self.app(environ, start_response)
-        region, api_id, stage, path = target
-        request = StageRequest(
+    def _request(self, environ: dict[str, Any], path: str) -> StageRequest:
+        return StageRequest(
             method=str(environ.get("REQUEST_METHOD", "GET")).upper(),
             path=path,
             headers=_request_headers(environ),
@@ -262,6 +269,24 @@ class DataPlaneMiddleware:
             body=_read_body(environ),
             source_ip=str(environ.get("REMOTE_ADDR") or "127.0.0.1"),
         )
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        target = self._target(environ)
+        host = str(environ.get("HTTP_HOST") or "")
+        if target is None:
+            resolved = resolve(self.account_id, host) if may_be_custom(host) else None
+            if resolved is None:
+                return self.app(environ, start_response)
+            request = self._request(environ, str(environ.get("PATH_INFO") or "/"))
+            try:
+                response = invoke_domain(self.account_id, resolved, request)
+            except NoSuchApi:
+                response = StageResponse(
+                    404, {"Content-Type": "application/json"}, NO_SUCH_API_BODY
+                )
+            return self._respond(request, response, start_response)
+        region, api_id, stage, path = target
+        request = self._request(environ, path)
         region = region or find_api_region(self.account_id, api_id)
         try:
             if region is None:
@@ -269,6 +294,12 @@ class DataPlaneMiddleware:
             response = invoke_stage(self.account_id, region, api_id, stage, request)
         except NoSuchApi:
             response = StageResponse(404, {"Content-Type": "application/json"}, NO_SUCH_API_BODY)
+        return self._respond(request, response, start_response)
+
+    @staticmethod
+    def _respond(
+        request: StageRequest, response: StageResponse, start_response: StartResponse
+    ) -> Iterable[bytes]:
         reason = _reason(response.status)
         headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(response.body))))

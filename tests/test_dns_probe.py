@@ -89,13 +89,45 @@ def test_dns_answer_and_health_status_follow_the_primarys_api(clients: Any) -> N
     assert dns_answer(clients, zone_id, "nothing.example.com", "CNAME") == []
 
 
-def test_probe_health_reads_the_status_of_a_sandbox_stage(emulator: str) -> None:
+def _custom_domain(endpoint: str, api_id: str, name: str) -> None:
+    """``name`` mapped to the stage `prod` of ``api_id`` and aliased to it in Route 53."""
+    gateway = boto3.client("apigateway", region_name=REGION, endpoint_url=endpoint)
+    target = gateway.create_domain_name(
+        domainName=name, endpointConfiguration={"types": ["REGIONAL"]}
+    )["regionalDomainName"]
+    gateway.create_base_path_mapping(domainName=name, restApiId=api_id, stage="prod")
+    route53 = boto3.client("route53", region_name="us-east-1", endpoint_url=endpoint)
+    zone_id = route53.create_hosted_zone(Name="example.org", CallerReference="org")["HostedZone"][
+        "Id"
+    ]
+    alias = {"HostedZoneId": "Z2FDTNDATAQYW2", "DNSName": target, "EvaluateTargetHealth": False}
+    route53.change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "CREATE",
+                    "ResourceRecordSet": {"Name": name, "Type": "A", "AliasTarget": alias},
+                }
+            ]
+        },
+    )
+
+
+def test_probe_health_reads_the_status_of_a_sandbox_stage_and_name(emulator: str) -> None:
     api_id = echo_api(emulator, REGION)
     url = stage_url(api_id, REGION, "prod", "/items/health", endpoint_url=emulator)
     assert probe_health(url) == 202
+    assert probe_health(stage_url(api_id, REGION, "prod", "/nowhere", endpoint_url=emulator)) == 403
+
+    # The API's own name, which the sandbox routes as Route 53 answers it.
+    by_name = f"{emulator}/items/health"
+    assert probe_health(by_name, host="api.example.org") == 404  # no such name yet: moto's 404
+    _custom_domain(emulator, api_id, "api.example.org")
+    assert probe_health(by_name, host="api.example.org") == 202
     _set_status(503, emulator)
     assert probe_health(url) == 503
-    assert probe_health(stage_url(api_id, REGION, "prod", "/nowhere", endpoint_url=emulator)) == 403
+    assert probe_health(by_name, host="api.example.org") == 503
 
 
 def test_probe_health_without_an_answer_is_an_error() -> None:

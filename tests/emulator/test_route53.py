@@ -3,6 +3,8 @@ Disabled, HealthCheckVersion, GetHealthCheckLastFailureReason and TestDNSAnswer'
 
 from __future__ import annotations
 
+import json
+import urllib.request
 import uuid
 from typing import Any
 
@@ -10,6 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from emulator.dataplane_routes import DataPlaneHandler
 from emulator.route53 import DEFAULT_CHECKER_REGIONS
 from tests.conftest import Deployment
 from tests.emulator.apis import echo_api
@@ -204,6 +207,7 @@ def test_the_stacks_failover_record_answers_the_secondary_when_the_primary_api_f
         *(f"{ws}:aws_route53_record.api_failover" for ws in ("primary", "secondary")),
         *(f"{ws}:aws_lambda_permission.health" for ws in ("primary", "secondary")),
         *(f"{ws}:aws_api_gateway_stage.prod" for ws in ("primary", "secondary")),
+        *(f"{ws}:aws_api_gateway_base_path_mapping.api" for ws in ("primary", "secondary")),
     )
     client = route53()
     zone_id = deployment.entry("primary:aws_route53_zone.main")["id"]
@@ -214,6 +218,10 @@ def test_the_stacks_failover_record_answers_the_secondary_when_the_primary_api_f
         assert domain is not None
         regional[ws] = str(domain["regional_domain_name"])
     assert answer(client, zone_id, name) == ("NOERROR", [regional["primary"]])
+    # The API's own name, routed as Route 53 answers it, to the region's base path mapping.
+    opener = urllib.request.build_opener(DataPlaneHandler())
+    health_url = f"https://{name.rstrip('.')}/health"
+    assert json.loads(opener.open(health_url, timeout=10).read())["region"] == "us-east-1"
     primary_check = deployment.entry("primary:aws_route53_health_check.api")["id"]
     assert statuses(client, primary_check)[0] == "Success: HTTP Status Code 200, OK"
 
@@ -226,6 +234,10 @@ def test_the_stacks_failover_record_answers_the_secondary_when_the_primary_api_f
         statuses(client, primary_check)[0] == "Failure: HTTP Status Code 503, Service Unavailable"
     )
     assert answer(client, zone_id, name) == ("NOERROR", [regional["secondary"]])
+    assert json.loads(opener.open(health_url, timeout=10).read()) == {
+        "status": "ok",
+        "region": "eu-west-1",
+    }
 
 
 # --- the server --------------------------------------------------------------------------------
