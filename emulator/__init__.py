@@ -47,7 +47,8 @@ a small patch of its own, listed in its module's tuple and applied at most once
   ``emulator.lambda_runtime``): ``DATAPLANE_EXTENSIONS``: a request to a stage URL runs its
   Lambda proxy integration's Python handler in this process, from the function's zip (moto needs
   docker for it); the server also serves stages host-style and path-style
-  (``/restapis/{api}/{stage}/_user_request_/...``);
+  (``/restapis/{api}/{stage}/_user_request_/...``), and a custom domain's name in the ``Host``
+  header as Route 53 routes it (``emulator.custom_domains``);
 - Route 53 (``emulator.route53``): ``ROUTE53_EXTENSIONS``: health check status computed from the
   data plane (Inverted, Disabled, CALCULATED), HealthCheckVersion checked and incremented,
   GetHealthCheckLastFailureReason, and TestDNSAnswer with failover routing.
