@@ -26,7 +26,7 @@ import re
 import urllib.error
 import urllib.request
 import urllib.response
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -37,6 +37,7 @@ from emulator.dataplane import (
     NoSuchApi,
     StageRequest,
     StageResponse,
+    find_api,
     find_api_region,
     invoke_stage,
     match_resource,
@@ -89,21 +90,33 @@ def _body_bytes(body: Any) -> bytes:
     return bytes(body.read())
 
 
+def _url_request(
+    url: str, method: str, headers: Mapping[str, str], body: bytes, stage: str | None
+) -> StageRequest:
+    """The request to ``url``, its path taken after the ``stage`` segment (if any)."""
+    split = urlsplit(url)
+    prefix = f"/{stage}" if stage else ""
+    return StageRequest(
+        method=method.upper(),
+        path=unquote(split.path[len(prefix) :] or "/"),
+        headers={str(k): str(v) for k, v in headers.items()},
+        query=parse_qsl(split.query, keep_blank_values=True),
+        body=body,
+    )
+
+
 def _stage_callback(request: Any) -> tuple[int, dict[str, str], bytes]:
     """A ``requests`` call to a stage URL, answered by ``invoke_stage``."""
     match = EXECUTE_API_URL.match(str(request.url))
     if match is None:  # the registered pattern and this one are the same
         return 404, {}, NO_SUCH_API_BODY
-    split = urlsplit(str(request.url))
-    prefix = f"/{match['stage']}"
-    path = unquote(split.path[len(prefix) :] or "/")
     account = _account()
-    stage_request = StageRequest(
-        method=str(request.method).upper(),
-        path=path,
-        headers={str(k): str(v) for k, v in request.headers.items()},
-        query=parse_qsl(split.query, keep_blank_values=True),
-        body=_body_bytes(request.body),
+    stage_request = _url_request(
+        str(request.url),
+        str(request.method),
+        request.headers,
+        _body_bytes(request.body),
+        match["stage"],
     )
     try:
         other = _other_integration(account, match["region"], match["api"], stage_request)
@@ -121,8 +134,6 @@ def _stage_callback(request: Any) -> tuple[int, dict[str, str], bytes]:
 
 def _other_integration(account: str, region: str, api_id: str, request: StageRequest) -> Any:
     """moto's resource when the method's integration is not a Lambda proxy (moto answers it)."""
-    from emulator.dataplane import find_api
-
     matched = match_resource(find_api(account, region, api_id), request.path)
     if matched is None:
         return None
@@ -168,7 +179,8 @@ class DataPlaneHandler(urllib.request.BaseHandler):
     """urllib's counterpart of the in-process callbacks, for code that probes a stage with urllib
     under ``mock_aws`` (moto intercepts only botocore and ``requests``):
     ``urllib.request.build_opener(DataPlaneHandler())`` answers execute-api URLs through
-    ``invoke_stage`` and leaves every other URL to the network."""
+    ``invoke_stage`` and custom domains (the URL's host or a ``Host`` header) through
+    ``emulator.custom_domains``, and leaves every other URL to the network."""
 
     handler_order = 100  # before urllib's own HTTP(S) handlers (500)
 
@@ -187,13 +199,12 @@ class DataPlaneHandler(urllib.request.BaseHandler):
             resolved = resolve(_account(), host) if may_be_custom(host) else None
             if resolved is None:
                 return None  # neither a stage nor a custom domain: the next handler
-        prefix = f"/{match['stage']}" if match is not None else ""
-        request = StageRequest(
-            method=req.get_method().upper(),
-            path=unquote(split.path[len(prefix) :] or "/"),
-            headers=dict(req.header_items()),
-            query=parse_qsl(split.query, keep_blank_values=True),
-            body=req.data if isinstance(req.data, bytes) else b"",
+        request = _url_request(
+            req.full_url,
+            req.get_method(),
+            dict(req.header_items()),
+            req.data if isinstance(req.data, bytes) else b"",
+            match["stage"] if match is not None else None,
         )
         try:
             if resolved is not None:
