@@ -3,9 +3,11 @@ check's status, and an HTTP probe of a stage's /health on the sandbox."""
 
 from __future__ import annotations
 
+import json
 import socket
 import urllib.request
 import uuid
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -136,3 +138,44 @@ def test_probe_health_without_an_answer_is_an_error() -> None:
         port = closed.getsockname()[1]
     with pytest.raises(ProbeError, match="no answer"):
         probe_health(f"http://127.0.0.1:{port}/prod/health", timeout=2)
+
+
+@pytest.mark.slow
+def test_the_applied_stacks_name_fails_over_on_the_sandbox(
+    fresh_emulator: str, tmp_path: Path
+) -> None:
+    """`deployer apply` on the sandbox, then what a drill observes: the API's name answers from
+    the primary, and from the secondary once the primary's health check is inverted."""
+    from deployer.aws import Clients
+    from tests.test_e2e import run
+
+    applied = run(fresh_emulator, tmp_path, "apply", "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    clients = Clients(endpoint_url=fresh_emulator)
+    route53 = clients("route53", "us-east-1")
+    zone_id = route53.list_hosted_zones()["HostedZones"][0]["Id"]
+    checks = {
+        check["HealthCheckConfig"]["FullyQualifiedDomainName"].split(".")[2]: check["Id"]
+        for check in route53.list_health_checks()["HealthChecks"]
+    }
+    domain = clients("apigateway", "us-east-1").get_domain_names()["items"][0]["domainName"]
+
+    def answering_region() -> str:
+        (target,) = dns_answer(clients, zone_id, domain, "A")
+        return str(target.split(".")[2])
+
+    def health_by_name() -> tuple[int, str]:
+        """The status probe_health sees, and the region the handler that answered runs in."""
+        url = f"{fresh_emulator}/health"
+        request = urllib.request.Request(url, headers={"Host": domain})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            region = json.loads(response.read())["region"]
+        return probe_health(url, host=domain), region
+
+    assert all(health_status(route53, check) for check in checks.values())
+    assert (answering_region(), health_by_name()) == ("us-east-1", (200, "us-east-1"))
+    route53.update_health_check(HealthCheckId=checks["us-east-1"], Inverted=True)
+    assert health_status(route53, checks["us-east-1"]) is False
+    assert (answering_region(), health_by_name()) == ("eu-west-1", (200, "eu-west-1"))
+    route53.update_health_check(HealthCheckId=checks["us-east-1"], Inverted=False)
+    assert answering_region() == "us-east-1"
