@@ -89,11 +89,10 @@ def probe_health(
         raise ProbeError(f"GET {url}: no answer ({reason})") from exc
 
 
-def stage_url(
-    api_id: str, region: str, stage: str, path: str, endpoint_url: str | None = None
-) -> str:
-    """The URL of ``path`` on a stage: AWS's execute-api URL, or on the sandbox
-    (``endpoint_url``) the form its server serves (``/restapis/{api}/{stage}/_user_request_/``)."""
+def health_url(endpoint_url: str | None, api_id: str, region: str, stage: str, path: str) -> str:
+    """The URL of ``path`` (``/health``, or any route) on a stage: AWS's execute-api URL when
+    ``endpoint_url`` is None, else the form the sandbox's server serves
+    (``{endpoint_url}/restapis/{api}/{stage}/_user_request_/{path}``)."""
     if endpoint_url:
         return path_style_url(endpoint_url, api_id, stage, path)
     return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}/{path.lstrip('/')}"

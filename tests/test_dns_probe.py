@@ -14,7 +14,13 @@ import boto3
 import pytest
 import requests
 
-from deployer.dns_probe import ProbeError, dns_answer, health_status, probe_health, stage_url
+from deployer.dns_probe import (
+    ProbeError,
+    dns_answer,
+    health_status,
+    health_url,
+    probe_health,
+)
 from emulator.dataplane_routes import DataPlaneHandler
 from tests.emulator.apis import echo_api
 
@@ -78,7 +84,7 @@ def test_dns_answer_and_health_status_follow_the_primarys_api(clients: Any) -> N
 
     assert health_status(route53, primary) is True
     # AWS's form of the stage URL is the one the data plane answers in-process.
-    url = stage_url(api_id, REGION, "prod", "/items/x")
+    url = health_url(None, api_id, REGION, "prod", "/items/x")
     assert requests.get(url, timeout=10).status_code == 202
     in_process = urllib.request.build_opener(DataPlaneHandler())
     assert probe_health(url, opener=in_process) == 202
@@ -118,9 +124,9 @@ def _custom_domain(endpoint: str, api_id: str, name: str) -> None:
 
 def test_probe_health_reads_the_status_of_a_sandbox_stage_and_name(emulator: str) -> None:
     api_id = echo_api(emulator, REGION)
-    url = stage_url(api_id, REGION, "prod", "/items/health", endpoint_url=emulator)
+    url = health_url(emulator, api_id, REGION, "prod", "/items/health")
     assert probe_health(url) == 202
-    assert probe_health(stage_url(api_id, REGION, "prod", "/nowhere", endpoint_url=emulator)) == 403
+    assert probe_health(health_url(emulator, api_id, REGION, "prod", "/nowhere")) == 403
 
     # The API's own name, which the sandbox routes as Route 53 answers it.
     by_name = f"{emulator}/items/health"
