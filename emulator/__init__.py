@@ -24,6 +24,11 @@ a small patch of its own, listed in its module's tuple and applied at most once
   ModifyDBSubnetGroup, ResetDBParameterGroup, the `user` source of the parameters set,
   cross-region read replicas, and the refusal of a replica of a source whose master password
   Secrets Manager manages;
+- RDS read replicas (``emulator.rds_replicas``): a replica's own MultiAZ and DeletionProtection,
+  no replica of a source without automated backups, PromoteReadReplica to a standalone instance
+  (both regions' links cleared), StatusInfos, and CloudWatch's ``AWS/RDS`` ``ReplicaLag``
+  (modelled, 0 s unless set by ``set_replica_lag`` or the server's admin route
+  ``POST /moto-api/deployer/replica-lag``);
 - KMS (``emulator.kms``): ``KMS_EXTENSIONS`` keep EnableKeyRotation's custom rotation period and
   report it from GetKeyRotationStatus; ``KMS_CORRECTIONS``: Sign and Verify sign a DIGEST
   message as it is and use AWS's RSASSA-PSS salt length (signatures check offline with the

@@ -11,6 +11,7 @@ from emulator import (
     ec2,
     kms,
     rds,
+    rds_replicas,
     route53,
     s3,
 )
@@ -29,8 +30,10 @@ def install_extensions() -> None:
     install_once(
         (
             *rds.RDS_EXTENSIONS,
+            *rds_replicas.RDS_REPLICA_EXTENSIONS,
             *kms.KMS_EXTENSIONS,
             *rds.RDS_CORRECTIONS,
+            *rds_replicas.RDS_REPLICA_CORRECTIONS,
             *kms.KMS_CORRECTIONS,
             *s3.S3_CORRECTIONS,
             *dynamodb.DYNAMODB_CORRECTIONS,
