@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from emulator import acm, apigateway, awslambda, dynamodb, ec2, kms, rds, rds_replicas, s3
+from emulator import (
+    acm,
+    apigateway,
+    awslambda,
+    dataplane_routes,
+    dynamodb,
+    ec2,
+    kms,
+    rds,
+    rds_replicas,
+    route53,
+    s3,
+)
 from emulator.patching import install_once
 
 
 def install_extensions() -> None:
     """Patch moto's RDS and KMS classes with the behaviour moto 5.2 lacks, and apply the
     RDS_CORRECTIONS, KMS_CORRECTIONS, S3_CORRECTIONS, DYNAMODB_CORRECTIONS, EC2_CORRECTIONS,
-    LAMBDA_CORRECTIONS, APIGATEWAY_CORRECTIONS and ACM_CORRECTIONS.
+    LAMBDA_CORRECTIONS, APIGATEWAY_CORRECTIONS and ACM_CORRECTIONS, then the data plane's and
+    Route 53's (DATAPLANE_EXTENSIONS, ROUTE53_EXTENSIONS).
 
     Idempotent and thread-safe; affects every moto backend in this process (server or
     ``mock_aws``).
@@ -28,5 +41,7 @@ def install_extensions() -> None:
             *awslambda.LAMBDA_CORRECTIONS,
             *apigateway.APIGATEWAY_CORRECTIONS,
             *acm.ACM_CORRECTIONS,
+            *dataplane_routes.DATAPLANE_EXTENSIONS,
+            *route53.ROUTE53_EXTENSIONS,
         )
     )
