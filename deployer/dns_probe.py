@@ -16,7 +16,6 @@ import urllib.request
 from typing import Any
 
 from deployer.aws import DeployerError
-from emulator.dataplane_routes import path_style_url
 
 # Route 53 is global; its API is served from us-east-1.
 ROUTE53_REGION = "us-east-1"
@@ -87,6 +86,12 @@ def probe_health(
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         reason = getattr(exc, "reason", exc)
         raise ProbeError(f"GET {url}: no answer ({reason})") from exc
+
+
+def path_style_url(endpoint: str, api_id: str, stage: str, path: str) -> str:
+    """The sandbox server's URL of ``path`` on a stage (the path-style form
+    emulator/dataplane_routes.py serves; written here so that the deployer needs no emulator)."""
+    return f"{endpoint.rstrip('/')}/restapis/{api_id}/{stage}/_user_request_/{path.lstrip('/')}"
 
 
 def health_url(endpoint_url: str | None, api_id: str, region: str, stage: str, path: str) -> str:

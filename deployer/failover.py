@@ -12,7 +12,6 @@ taken and checks what is already done, so a run killed at any point converges wh
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from deployer.aws import Clients, DeployerError
+from deployer.dns_probe import dns_answer, health_status, health_url, probe_health
 from deployer.drill_report import DrillReport
 from deployer.executor import ApplyResult, Executor
 from deployer.failover_checks import db_instance, table_status, time_replication
@@ -35,28 +35,6 @@ from deployer.spec import Spec, load_spec
 from deployer.state import State
 from deployer.topology import set_writer
 from deployer.waiting import poll
-
-
-def _probe() -> Any:
-    """deployer.dns_probe (being written beside this module; imported by name until merged)."""
-    return importlib.import_module("deployer.dns_probe")
-
-
-def dns_answer(*args: Any) -> list[str]:
-    return list(_probe().dns_answer(*args))
-
-
-def health_status(*args: Any) -> bool:
-    return bool(_probe().health_status(*args))
-
-
-def health_url(*args: Any) -> str:
-    return str(_probe().health_url(*args))
-
-
-def probe_health(*args: Any) -> int:
-    return int(_probe().probe_health(*args))
-
 
 GLOBAL_REGION = "us-east-1"  # Route 53's control plane
 # How long Route 53 may take to notice a failed endpoint and answer with the other record:

@@ -59,11 +59,6 @@ DEFAULT_ACCOUNT = "123456789012"
 NO_SUCH_API_BODY = b'{"message": "no such REST API"}'
 
 
-def path_style_url(endpoint: str, api_id: str, stage: str, path: str) -> str:
-    """The server's URL of ``path`` on a stage (``PATH_STYLE``)."""
-    return f"{endpoint.rstrip('/')}/restapis/{api_id}/{stage}/_user_request_/{path.lstrip('/')}"
-
-
 def _reason(status: int) -> str:
     try:
         return HTTPStatus(status).phrase

@@ -139,7 +139,7 @@ def test_the_server_serves_stages_path_style_and_host_style(emulator: str) -> No
     import urllib.request
     from urllib.parse import urlsplit
 
-    from emulator.dataplane_routes import path_style_url
+    from deployer.dns_probe import path_style_url
 
     region = "eu-west-1"
     api_id = echo_api(emulator, region)
