@@ -336,9 +336,12 @@ def run_failback(run: Failover, plan_only: bool) -> None:
             step.detail = "not measured" if table_lag is None else f"{table_lag:.3f} s"
         set_writer(run.spec_path, "primary")
         run.reload()
-    with run.step("swap", "Swap back: apply both regions") as step:
-        plan = run.apply(list(WORKSPACES), {"disable_deletion_protection": True})
-        step.detail = f"{len(plan.actionable())} changes applied"
+    with run.step("swap", "Swap back: promote the primary, then rebuild the secondary") as step:
+        # The primary first: its replica is promoted while its source still exists; only then
+        # is the secondary's instance replaced by a replica of it (and its backups replicated).
+        promoted = run.apply(["primary"], {"disable_deletion_protection": True})
+        rebuilt = run.apply(list(WORKSPACES), {"disable_deletion_protection": True})
+        step.detail = f"{len(promoted.actionable()) + len(rebuilt.actionable())} changes applied"
     with run.step("dns", f"Route 53 answers {run.roles.api_name} from the primary") as step:
         run.wait_for_answer("primary")
         report.rto_seconds = time.time() - report.started

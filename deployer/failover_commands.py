@@ -86,12 +86,12 @@ def run(
             print(f"Report: {', '.join(str(p) for p in written)}", file=out)
     if args.plan:
         return 0
-    rto = f"{report.rto_seconds:.2f} s" if report.rto_seconds is not None else "not measured"
     print(
         f"\n{report.kind.capitalize()} {'complete' if report.result == 'ok' else report.result}:"
-        f" the writer is now {target} ({report.regions[target]}). RTO {rto}; RPO: replica lag "
-        f"{report.rds_replica_lag_seconds} s, DynamoDB replication "
-        f"{report.dynamodb_replication_lag_seconds} s.",
+        f" the writer is now {target} ({report.regions[target]}). RTO "
+        f"{_seconds(report.rto_seconds)}; RPO: replica lag "
+        f"{_seconds(report.rds_replica_lag_seconds)}, DynamoDB replication "
+        f"{_seconds(report.dynamodb_replication_lag_seconds)}.",
         file=out,
     )
     if report.result != "ok":
@@ -100,3 +100,7 @@ def run(
             + "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
         )
     return 0
+
+
+def _seconds(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.2f} s"

@@ -326,4 +326,6 @@ def _primary_as_replica(spec: Spec) -> Node:
     attributes = _replica_attributes(
         spec, "primary", db_identifier(spec), source_arn, spec.rds.instance_class, False
     )
+    # As the primary's own: its automated backups outlive it (and its replaced predecessor's).
+    attributes["delete_automated_backups"] = False
     return Node("aws_db_instance", "main", "primary", attributes)
