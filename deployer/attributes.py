@@ -78,6 +78,10 @@ class Attr:
     # own). `force_new` attributes are replaced instead.
     update: str | bool | Setter = False
     force_new: bool = False
+    # With `force_new`: leaving it unset while AWS reports a value is a change (Terraform's
+    # null), made in place by the driver's own `update` (a read replica whose source is removed
+    # is promoted); setting or changing a value still replaces.
+    removed_in_place: bool = False
     default: Any = NO_DEFAULT
     # AWS assigns it (an ARN, an id): never sent, never compared with the spec.
     computed: bool = False
@@ -181,6 +185,10 @@ class Table:
     @property
     def force_new(self) -> frozenset[str]:
         return self.names(lambda row: row.force_new)
+
+    @property
+    def removed_in_place(self) -> frozenset[str]:
+        return self.names(lambda row: row.removed_in_place)
 
     @property
     def write_only(self) -> frozenset[str]:

@@ -94,7 +94,19 @@ def iam_propagation_error(exc: BaseException) -> bool:
     return code in {"AccessDenied", "AccessDeniedException"} and "role" in message
 
 
-READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "Select", "Scan", "Query")
+# Test* calls (Route 53's TestDNSAnswer) only ask AWS what it would answer.
+READ_PREFIXES = (
+    "Describe",
+    "Get",
+    "List",
+    "Head",
+    "Lookup",
+    "Search",
+    "Select",
+    "Scan",
+    "Query",
+    "Test",
+)
 
 
 def is_read_operation(operation: str) -> bool:

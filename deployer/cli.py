@@ -24,7 +24,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from deployer import plan_commands, sandbox
+from deployer import failover_commands, plan_commands, sandbox
 from deployer.aws import Clients, DeployerError, describe_error
 from deployer.backends import Backend, LocalBackend, S3Backend, create_bucket
 from deployer.executor import ApplyResult, Executor
@@ -39,7 +39,7 @@ from deployer.guards import (
 )
 from deployer.interrupts import graceful_interrupts
 from deployer.model import WORKSPACES, split_key
-from deployer.outputs import outputs_of
+from deployer.outputs import outputs_of, render_outputs
 from deployer.planner import Plan, destroy_plan, plan_changes, render_plan
 from deployer.progress import Progress, interrupted_message
 from deployer.spec import Spec, load_spec
@@ -47,6 +47,7 @@ from deployer.state import State, force_unlock, workspace_lock
 from deployer.state_commands import register as register_state_commands
 from deployer.state_commands import run_import, run_state
 from deployer.targeting import Targeting, add_target_option
+from deployer.topology import active_workspaces, chosen_workspaces
 
 if TYPE_CHECKING:
     from deployer.evidence import Evidence
@@ -265,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_init)
 
     register_state_commands(sub, state=cmd_state, import_=cmd_import)
+    failover_commands.register(sub, cmd_failover)
 
     p = sub.add_parser("force-unlock", help="release a workspace lock left by a dead process")
     p.add_argument("workspace", choices=WORKSPACES)
@@ -414,10 +416,6 @@ def _is_loopback(url: str) -> bool:
     return "://127." in url or "://localhost" in url or "://[::1]" in url
 
 
-def selected_workspaces(spec: Spec, region: str | None) -> list[str]:
-    return [spec.workspace_for(region)] if region else list(WORKSPACES)
-
-
 @contextmanager
 def locked(session: Session, workspaces: Sequence[str], operation: str) -> Iterator[ExitStack]:
     """The workspaces' locks, held until the block ends; closing the yielded stack releases
@@ -432,7 +430,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.target and args.out:
         raise DeployerError("-target and -out together: a saved plan covers the whole spec")
     session = open_session(args)
-    workspaces = selected_workspaces(session.spec, args.region)
+    workspaces = active_workspaces(session.spec, session.state_of, args.region)
     targeting = Targeting.select(build_graph(session.spec, workspaces), args.target, workspaces)
     with locked(session, workspaces, "plan"):
         states = session.states(workspaces)
@@ -441,6 +439,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
     plan_commands.emit_plan(args, plan, targeting.graph, states)
     targeting.warn(sys.stderr if args.json else sys.stdout)
     return 2 if args.detailed_exitcode and plan.has_changes else 0
+
+
+def cmd_failover(args: argparse.Namespace) -> int:
+    """`failover --to R` and `failback`: both workspaces locked for the whole run."""
+    session = open_session(args)
+    with locked(session, WORKSPACES, "failover"):
+        states = session.states(WORKSPACES)
+        return failover_commands.run(args, args.spec, states, session.clients(), confirm)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -462,7 +468,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
         raise DeployerError("-target with a saved plan: the plan says what to apply")
     saved = plan_commands.load_for_apply(args) if args.plan_file else None
     session = open_session(args)
-    workspaces = saved["workspaces"] if saved else selected_workspaces(session.spec, args.region)
+    workspaces = (
+        saved["workspaces"]
+        if saved
+        else active_workspaces(session.spec, session.state_of, args.region)
+    )
     require_primary_first(session.spec, session.state_of, workspaces)
     targeting = Targeting.select(build_graph(session.spec, workspaces), args.target, workspaces)
     graph = targeting.graph
@@ -557,7 +567,7 @@ def _summary(plan: Plan, result: ApplyResult) -> dict[str, int]:
 
 def cmd_destroy(args: argparse.Namespace) -> int:
     session = open_session(args)
-    workspaces = selected_workspaces(session.spec, args.region)
+    workspaces = chosen_workspaces(session.spec, args.region)
     require_secondary_destroyed_first(session.spec, session.state_of, workspaces)
     graph = build_graph(session.spec, workspaces)
     with locked(session, workspaces, "destroy") as locks:
@@ -604,7 +614,7 @@ def cmd_destroy(args: argparse.Namespace) -> int:
 def cmd_output(args: argparse.Namespace) -> int:
     session = open_session(args)
     spec = session.spec
-    workspaces = selected_workspaces(spec, args.region)
+    workspaces = chosen_workspaces(spec, args.region)
     graph = build_graph(spec, workspaces)
     states = session.states(workspaces)
     values = outputs_of(graph, states)
@@ -614,20 +624,13 @@ def cmd_output(args: argparse.Namespace) -> int:
     if not values:
         print("No outputs: nothing is applied yet. Run `deployer apply` first.", file=sys.stderr)
         return 0
-    for ws in workspaces:
-        if ws not in values:
-            continue
-        print(f"# {ws} ({spec.region(ws)})")
-        for name, value in sorted(values[ws].items()):
-            shown = json.dumps(value) if not isinstance(value, str) else f'"{value}"'
-            print(f"{name} = {shown}")
-        print()
+    print(render_outputs(values, workspaces, spec.region), end="")
     return 0
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
-    graph = build_graph(spec, selected_workspaces(spec, args.region))
+    graph = build_graph(spec, chosen_workspaces(spec, args.region))
     render: Callable[[Graph], str] = render_dot if args.format == "dot" else render_mermaid
     print(render(graph))
     return 0
@@ -639,7 +642,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     from deployer.drift import detect_drift, render_json, render_markdown, render_table
 
     session = open_session(args)
-    workspaces = selected_workspaces(session.spec, args.region)
+    workspaces = active_workspaces(session.spec, session.state_of, args.region)
     graph = build_graph(session.spec, workspaces)
     evidence = _prepare_evidence(args, session)
     with locked(session, workspaces, "drift"):

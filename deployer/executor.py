@@ -402,7 +402,7 @@ class Executor:
         else:
             live = change.live or {}  # with the state-only attributes (planner)
             resource_id = entry["id"]
-            if not diff_attributes(desired, live):
+            if not driver.differences(desired, live):
                 self.values.set(node.key, {**desired, **live})
                 return None
             live = self._update(node, driver, ctx, desired, live, entry)
@@ -518,8 +518,8 @@ class Executor:
         entry: dict[str, Any],
     ) -> dict[str, Any]:
         """Change in place what differs; the live attributes afterwards."""
-        diffs = diff_attributes(desired, live)
-        forced = sorted(set(diffs) & driver.force_new)
+        diffs = driver.differences(desired, live)
+        forced = driver.replacing(diffs)
         if forced:
             raise ApplyError(
                 f"{node.key}: {', '.join(forced)} changed during apply and force a "

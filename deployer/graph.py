@@ -116,7 +116,12 @@ def build_graph(
             if target not in by_key:
                 raise GraphError(f"{node.key} refers to {target}, which no blueprint declares")
             target_node = by_key[target]
-            if target_node.workspace != node.workspace and node.workspace == "primary":
+            if (
+                target_node.workspace != node.workspace
+                and node.workspace == "primary"
+                # After a failover the primary's database replicates from the secondary's.
+                and spec.failover.writer == "primary"
+            ):
                 raise GraphError(
                     f"{node.key} refers to {target}: the primary workspace may not depend on "
                     "the secondary"

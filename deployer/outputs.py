@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 from deployer.graph import Graph
@@ -25,3 +27,19 @@ def outputs_of(graph: Graph, states: dict[str, State]) -> dict[str, dict[str, An
             continue
         result.setdefault(output.workspace, {})[output.name] = resolve(output.value, lookup)
     return result
+
+
+def render_outputs(
+    values: dict[str, dict[str, Any]], workspaces: list[str], region: Callable[[str], str]
+) -> str:
+    """`name = value` per workspace, as `terraform output` prints them."""
+    lines: list[str] = []
+    for ws in workspaces:
+        if ws not in values:
+            continue
+        lines.append(f"# {ws} ({region(ws)})")
+        for name, value in sorted(values[ws].items()):
+            shown = json.dumps(value) if not isinstance(value, str) else f'"{value}"'
+            lines.append(f"{name} = {shown}")
+        lines.append("")
+    return "\n".join(lines) + "\n"

@@ -12,7 +12,6 @@ from botocore.exceptions import ClientError
 
 from deployer.aws import Clients, DeployerError, describe_error
 from deployer.batch import BatchRead, ReadBatch
-from deployer.diff import diff_attributes
 from deployer.graph import Graph
 from deployer.model import (
     UNKNOWN,
@@ -260,8 +259,8 @@ def plan_changes(
         else:
             live = with_state_only(live, entry, driver)
             change.live = live
-            diffs = diff_attributes(desired, live)
-            forces = sorted(k for k in diffs if k in driver.force_new)
+            diffs = driver.differences(desired, live)
+            forces = driver.replacing(diffs)
             change.diffs = diffs
             if forces:
                 change.action = Action.REPLACE

@@ -110,12 +110,20 @@ class DeletionProtection:
     noun: str
 
 
+def _empty(value: Any) -> bool:
+    """No value, as Terraform sees an attribute removed (null, or an empty string or list)."""
+    return value is None or value == "" or value == [] or value == {}
+
+
 class Resource:
     """A driver for one Terraform resource type."""
 
     type: ClassVar[str]
     # Attributes whose change cannot be made in place: the planner replaces the resource.
     force_new: ClassVar[frozenset[str]] = frozenset()
+    # Of those, the ones whose removal (the node leaves it unset, AWS reports a value) the
+    # driver's `update` makes in place: `differences` and `replacing`.
+    removed_in_place: ClassVar[frozenset[str]] = frozenset()
     # The engine adds the identity tags (project, suffix, workspace, address) to its `tags`.
     taggable: ClassVar[bool] = True
     # Global services (IAM, Route 53) are called in GLOBAL_REGION whatever the workspace.
@@ -191,6 +199,7 @@ class Resource:
         table = cls.__dict__.get("table")
         if table is not None:
             cls.force_new = cls.force_new | table.force_new
+            cls.removed_in_place = cls.removed_in_place | table.removed_in_place
             cls.write_only = cls.write_only | table.write_only
 
     @property
@@ -231,6 +240,27 @@ class Resource:
         if self.table is None:
             raise NotImplementedError(f"{self.type} cannot be updated in place")
         self.apply_changes(ctx, id, desired, live, self.changed(desired, live))
+
+    def differences(
+        self, desired: dict[str, Any], live: dict[str, Any]
+    ) -> dict[str, tuple[Any, Any]]:
+        """attribute → (live, desired) for what the planner and the executor change: what
+        differs, plus the `removed_in_place` attributes the node leaves unset while AWS reports
+        a value (desired None, as Terraform plans a null)."""
+        diffs = diff_attributes(desired, live)
+        for name in self.removed_in_place:
+            if desired.get(name) is None and not _empty(live.get(name)):
+                diffs[name] = (live[name], None)
+        return diffs
+
+    def replacing(self, diffs: dict[str, tuple[Any, Any]]) -> list[str]:
+        """The changed attributes that force a replacement: the `force_new` ones, except the
+        removal of a `removed_in_place` one."""
+        return sorted(
+            name
+            for name, (_, want) in diffs.items()
+            if name in self.force_new and not (name in self.removed_in_place and _empty(want))
+        )
 
     def changed(self, desired: dict[str, Any], live: dict[str, Any]) -> set[str]:
         """The managed attributes whose live value differs from the desired one."""

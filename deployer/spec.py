@@ -152,6 +152,16 @@ class Alarms:
 
 
 @dataclass
+class Failover:
+    """Which workspace holds the single writers (the database). `deployer failover` and
+    `deployer failback` rewrite `writer`, so that the spec says the topology state records."""
+
+    writer: Literal["primary", "secondary"] = "primary"
+    # `failover` refuses while the read replica lags more than this (seconds).
+    max_replica_lag_s: int = 60
+
+
+@dataclass
 class BackendConfig:
     """Where state lives: `local` (the state directory) or `s3` (a bucket, with an S3 lock)."""
 
@@ -182,6 +192,9 @@ class Spec:
     api: Api = field(default_factory=Api)
     alarms: Alarms = field(default_factory=Alarms)
     tags: dict[str, str] = field(default_factory=dict)
+    # The regions' roles: read by the stack, written by `deployer failover`; the exported HCL
+    # carries the topology it makes, not a variable.
+    failover: Failover = field(default_factory=Failover, metadata={"export": False})
     # Where state lives: read by load_spec, not part of the environment (no Terraform variable).
     backend: BackendConfig | None = field(default=None, metadata={"internal": True})
     path: str = field(default="spec.yaml", metadata={"internal": True})
@@ -428,6 +441,7 @@ def check_semantics(spec: Spec) -> list[tuple[str, str]]:
         "lambda.memory_mb": spec.lambda_.memory_mb,
         "lambda.timeout_s": spec.lambda_.timeout_s,
         "dynamodb.idempotency_ttl_hours": spec.dynamodb.idempotency_ttl_hours,
+        "failover.max_replica_lag_s": spec.failover.max_replica_lag_s,
     }
     if spec.lambda_.reserved_concurrency is not None:
         positive["lambda.reserved_concurrency"] = spec.lambda_.reserved_concurrency

@@ -58,6 +58,9 @@ class State:
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     serial: int = 0
     forgotten: dict[str, str | None] = field(default_factory=dict)
+    # Set by `deployer failover` on the region it gave up: what happened and when. Its resources
+    # stay recorded but are not planned, applied or compared until `deployer failback`.
+    lost: dict[str, Any] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     backend: Backend | None = field(default=None, repr=False)
 
@@ -90,6 +93,7 @@ class State:
             doc["resources"],
             int(doc.get("serial", 0)),
             dict(forgotten) if isinstance(forgotten, dict) else {},
+            lost=doc["lost"] if isinstance(doc.get("lost"), dict) else None,
             backend=backend,
         )
 
@@ -117,6 +121,12 @@ class State:
                 self._save()
             return entry
 
+    def mark_lost(self, info: dict[str, Any] | None) -> None:
+        """Record (or, with None, clear) that this workspace's region was failed away from."""
+        with self._lock:
+            self.lost = dict(info) if info is not None else None
+            self._save()
+
     def addresses(self) -> list[str]:
         return sorted(self.resources)
 
@@ -138,6 +148,8 @@ class State:
         }
         if self.forgotten:  # absent otherwise: state files stay as they were
             doc["forgotten"] = dict(sorted(self.forgotten.items()))
+        if self.lost is not None:
+            doc["lost"] = self.lost
         return (json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n").encode()
 
 

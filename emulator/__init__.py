@@ -24,6 +24,11 @@ a small patch of its own, listed in its module's tuple and applied at most once
   ModifyDBSubnetGroup, ResetDBParameterGroup, the `user` source of the parameters set,
   cross-region read replicas, and the refusal of a replica of a source whose master password
   Secrets Manager manages;
+- RDS read replicas (``emulator.rds_replicas``): a replica's own MultiAZ and DeletionProtection,
+  no replica of a source without automated backups, PromoteReadReplica to a standalone instance
+  (both regions' links cleared), StatusInfos, and CloudWatch's ``AWS/RDS`` ``ReplicaLag``
+  (modelled, 0 s unless set by ``set_replica_lag`` or the server's admin route
+  ``POST /moto-api/deployer/replica-lag``);
 - KMS (``emulator.kms``): ``KMS_EXTENSIONS`` keep EnableKeyRotation's custom rotation period and
   report it from GetKeyRotationStatus; ``KMS_CORRECTIONS``: Sign and Verify sign a DIGEST
   message as it is and use AWS's RSASSA-PSS salt length (signatures check offline with the
@@ -44,9 +49,18 @@ a small patch of its own, listed in its module's tuple and applied at most once
   environment variables) is kept and reported;
 - API Gateway and ACM (``emulator.apigateway``): ``APIGATEWAY_CORRECTIONS``: UpdateDomainName,
   and ACM's refusal to delete a certificate in use; an integration created without a timeout
-  reports AWS's default of 29000 ms;
+  reports AWS's default of 29000 ms; UpdateRestApi's disableExecuteApiEndpoint "false" is false;
 - ACM (``emulator.acm``): ``ACM_CORRECTIONS``: a requested certificate's KeyAlgorithm is kept
   and reported.
+- API Gateway's data plane (``emulator.dataplane``, ``emulator.dataplane_routes``,
+  ``emulator.lambda_runtime``): ``DATAPLANE_EXTENSIONS``: a request to a stage URL runs its
+  Lambda proxy integration's Python handler in this process, from the function's zip (moto needs
+  docker for it); the server also serves stages host-style and path-style
+  (``/restapis/{api}/{stage}/_user_request_/...``), and a custom domain's name in the ``Host``
+  header as Route 53 routes it (``emulator.custom_domains``);
+- Route 53 (``emulator.route53``): ``ROUTE53_EXTENSIONS``: health check status computed from the
+  data plane (Inverted, Disabled, CALCULATED), HealthCheckVersion checked and incremented,
+  GetHealthCheckLastFailureReason, and TestDNSAnswer with failover routing.
 
 It patches moto's classes, so it works in the server and in-process under ``moto.mock_aws``
 alike. Every module imports moto lazily, inside its functions: importing this package imports no

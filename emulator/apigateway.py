@@ -1,7 +1,8 @@
 """API Gateway, and ACM with it: custom domains, their certificates, integration timeouts.
 
 moto 5.2 has no UpdateDomainName, deletes a certificate a custom domain still uses (ACM refuses),
-and reports no timeout for an integration created without one (``APIGATEWAY_CORRECTIONS``).
+reports no timeout for an integration created without one, and reads UpdateRestApi's
+``disableExecuteApiEndpoint`` "false" as true (``APIGATEWAY_CORRECTIONS``).
 """
 
 from __future__ import annotations
@@ -87,7 +88,31 @@ def _install_integration_default_timeout() -> None:
     _patch(Integration, "__init__", "default-timeout", _integration_default_timeout)
 
 
+# --- API Gateway: disabling the default endpoint by UpdateRestApi -------------------------------
+# A patch operation's value is a string: `replace /disableExecuteApiEndpoint "false"` enables the
+# default endpoint again (API Gateway REST API reference, RestApi, disableExecuteApiEndpoint).
+# moto stores bool("false"), which is True; the data plane (emulator.dataplane) reads it.
+
+
+def _execute_api_endpoint_flag(original: Any) -> Any:
+    def apply_patch_operations(self: Any, patch_operations: list[dict[str, Any]]) -> None:
+        original(self, patch_operations)
+        for operation in patch_operations:
+            value = operation.get("value")
+            if operation.get("path") == "/disableExecuteApiEndpoint" and isinstance(value, str):
+                self.disableExecuteApiEndpoint = value.strip().lower() == "true"
+
+    return apply_patch_operations
+
+
+def _install_execute_api_endpoint_flag() -> None:
+    from moto.apigateway.models import RestAPI
+
+    _patch(RestAPI, "apply_patch_operations", "endpoint-flag", _execute_api_endpoint_flag)
+
+
 APIGATEWAY_CORRECTIONS: tuple[Callable[[], None], ...] = (
     _install_domain_certificates,
     _install_integration_default_timeout,
+    _install_execute_api_endpoint_flag,
 )

@@ -78,6 +78,10 @@ class ReplicatedAutomatedBackup:
 
     @property
     def status(self) -> str:
+        # As DescribeDBInstanceAutomatedBackups reports it in the destination Region:
+        # `replicating` while replication runs, `retained` once stopped or the source is deleted
+        # (RDS User Guide, *Replicating automated backups to another AWS Region*; the AWS CLI
+        # reference, describe-db-instance-automated-backups).
         source_gone = (
             self.source_backend.databases.get(self.db_instance_identifier) is not self.source
         )

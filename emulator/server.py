@@ -16,7 +16,9 @@ import socket
 from collections.abc import Mapping, MutableMapping
 from types import FrameType
 
+from emulator.dataplane_routes import DataPlaneMiddleware
 from emulator.extensions import install_extensions
+from emulator.lambda_runtime import set_self_endpoint
 
 # Environment the server process sets before importing moto, unless the caller set it already.
 ENV_DEFAULTS: Mapping[str, str] = {
@@ -66,12 +68,16 @@ def serve(host: str, port: int) -> int:
     # In case moto was imported before the environment was set.
     settings.ACM_VALIDATION_WAIT = int(os.environ["MOTO_ACM_VALIDATION_WAIT"])
     install_extensions()
-    app = DomainDispatcherApplication(create_backend_app)
+    # API Gateway's data plane (stage URLs) in front of moto: emulator.dataplane_routes.
+    app = DataPlaneMiddleware(DomainDispatcherApplication(create_backend_app))
     with listener:
         server = make_server(host, port, app, threaded=True, fd=listener.fileno())
     # moto builds some URLs (SQS queue URLs, ...) from MOTO_PORT.
     bound_port = int(server.socket.getsockname()[1])
     os.environ["MOTO_PORT"] = str(bound_port)
+    # Lambda handlers run by the data plane call AWS back through this server.
+    loopback = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    set_self_endpoint(f"http://{loopback}:{bound_port}")
     signal.signal(signal.SIGTERM, _raise_exit)
     signal.signal(signal.SIGINT, _raise_exit)
     print(f"deployer emulator listening on http://{host}:{bound_port}", flush=True)

@@ -111,7 +111,11 @@ def variable_blocks(spec: Spec) -> list[BodyItem]:
         ),
     ]
     for f in dataclasses.fields(spec):
-        if f.metadata.get("internal") or f.name in ("project", "environment_suffix", "workspaces"):
+        if (
+            f.metadata.get("internal")
+            or f.metadata.get("export") is False
+            or f.name in ("project", "environment_suffix", "workspaces")
+        ):
             continue
         value = getattr(spec, f.name)
         key = f.metadata.get("key", f.name)

@@ -570,7 +570,7 @@ def _spec_inputs(spec: Spec, workspace: str) -> dict[str, list[str]]:
 def _leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         for f in dataclasses.fields(value):
-            if f.metadata.get("internal"):
+            if f.metadata.get("internal") or f.metadata.get("export") is False:
                 continue
             key = f.metadata.get("key", f.name)
             yield from _leaves(getattr(value, f.name), f"{prefix}.{key}" if prefix else key)

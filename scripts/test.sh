@@ -8,4 +8,5 @@ scripts/setup-venv.sh
 .venv/bin/ruff check .
 .venv/bin/mypy deployer resources export benchmarks scripts emulator stack
 scripts/security-scan.sh  # checkov on the exported Terraform (own venv; ~45 s cold, ~10 s warm)
-.venv/bin/python -m pytest "$@"
+# One worker per CPU, each test file whole on one worker (module fixtures are set up once).
+.venv/bin/python -m pytest -n auto --dist loadfile "$@"

@@ -147,11 +147,12 @@ def rds(spec: Spec, workspace: str) -> Iterator[Node | Output]:
             "tags": {"Name": parameter_group_name(spec)},
         },
     )
+    writer = spec.failover.writer
     if workspace == "primary":
-        yield _primary_instance(spec)
+        yield _primary_instance(spec) if writer == "primary" else _primary_as_replica(spec)
         yield from _primary_outputs()
     else:
-        yield from _secondary_copies(spec, workspace)
+        yield from _secondary_copies(spec, workspace, writer)
 
 
 def _monitoring_and_insights(workspace: str) -> dict[str, Any]:
@@ -225,55 +226,106 @@ def _primary_outputs() -> Iterator[Output]:
     # The master credentials' secret ARN is an output of stack/database_secret.py.
 
 
-def _secondary_copies(spec: Spec, workspace: str) -> Iterator[Node | Output]:
-    # The source must be available with backups on before replication or a replica can start.
-    source_arn = Ref(DB_INSTANCE, "arn", workspace="primary", ready=True)
-    yield Node(
-        "aws_db_instance_automated_backups_replication",
-        "main",
-        workspace,
-        {
-            "source_db_instance_arn": source_arn,
-            # Keys are regional: the replicated backups need the secondary's own RDS key.
-            "kms_key_id": key_ref("rds"),
-            "retention_period": spec.rds.backup_retention_days,
-        },
-    )
+def _secondary_copies(spec: Spec, workspace: str, writer: str) -> Iterator[Node | Output]:
+    """While the primary writes: its backups replicated here and a read replica of it. After
+    `deployer failover` (writer: secondary): the same instance promoted, with the primary's
+    Multi-AZ, backups and deletion protection, and no backups to replicate from a lost region."""
     identifier = replica_identifier(spec)
-    yield Node(
-        "aws_db_instance",
-        "replica",
-        workspace,
-        {
-            "identifier": identifier,
-            "replicate_source_db": source_arn,
-            "instance_class": spec.rds.replica_instance_class,
-            "storage_type": STORAGE_TYPE,
-            # A cross-region replica of an encrypted source is encrypted with a key of its own
-            # region; engine, version, user and database come from the source.
-            "storage_encrypted": True,
-            "kms_key_id": key_ref("rds"),
-            "multi_az": False,
-            **_network_and_parameters(),
-            "iam_database_authentication_enabled": True,
-            "copy_tags_to_snapshot": True,
-            "auto_minor_version_upgrade": True,
-            "deletion_protection": spec.rds.deletion_protection,
-            "enabled_cloudwatch_logs_exports": list(LOG_EXPORTS),
-            **_monitoring_and_insights(workspace),
-            # A replica has no final snapshot: its data is the source's.
-            "skip_final_snapshot": True,
-            "apply_immediately": True,
-            "tags": {"Name": identifier},
-        },
-    )
+    if writer == "primary":
+        # The source must be available with backups on before replication or a replica can start.
+        source_arn = Ref(DB_INSTANCE, "arn", workspace="primary", ready=True)
+        yield Node(
+            "aws_db_instance_automated_backups_replication",
+            "main",
+            workspace,
+            {
+                "source_db_instance_arn": source_arn,
+                # Keys are regional: the replicated backups need the secondary's own RDS key.
+                "kms_key_id": key_ref("rds"),
+                "retention_period": spec.rds.backup_retention_days,
+            },
+        )
+        yield _replica_instance(spec, workspace, "replica", identifier, source_arn)
+    else:
+        yield _promoted_instance(spec, workspace, "replica", identifier)
     yield Output(
         "rds_replica_endpoint", workspace, Ref(REPLICA, "endpoint"), "host:port of the replica"
     )
     yield Output("rds_replica_arn", workspace, Ref(REPLICA, "arn"), "ARN of the read replica")
-    yield Output(
-        "rds_backups_replication_arn",
-        workspace,
-        Ref(BACKUPS_REPLICATION, "id"),
-        "ARN of the primary's automated backups replicated into this region",
+    if writer == "primary":
+        yield Output(
+            "rds_backups_replication_arn",
+            workspace,
+            Ref(BACKUPS_REPLICATION, "id"),
+            "ARN of the primary's automated backups replicated into this region",
+        )
+
+
+def _replica_attributes(
+    spec: Spec,
+    workspace: str,
+    identifier: str,
+    source_arn: Ref | None,
+    instance_class: str,
+    multi_az: bool,
+) -> dict[str, Any]:
+    """A cross-region replica (with its source) or the same instance promoted (without):
+    engine, version, user and database come from the source, so neither declares them."""
+    return {
+        "identifier": identifier,
+        **({"replicate_source_db": source_arn} if source_arn is not None else {}),
+        "instance_class": instance_class,
+        "storage_type": STORAGE_TYPE,
+        # A cross-region replica of an encrypted source is encrypted with a key of its own
+        # region; engine, version, user and database come from the source.
+        "storage_encrypted": True,
+        "kms_key_id": key_ref("rds"),
+        "multi_az": multi_az,
+        **_network_and_parameters(),
+        "iam_database_authentication_enabled": True,
+        "copy_tags_to_snapshot": True,
+        "auto_minor_version_upgrade": True,
+        "deletion_protection": spec.rds.deletion_protection,
+        "enabled_cloudwatch_logs_exports": list(LOG_EXPORTS),
+        **_monitoring_and_insights(workspace),
+        # A replica has no final snapshot: its data is the source's.
+        "skip_final_snapshot": True,
+        "apply_immediately": True,
+        "tags": {"Name": identifier},
+    }
+
+
+def _replica_instance(
+    spec: Spec, workspace: str, name: str, identifier: str, source_arn: Ref
+) -> Node:
+    instance_class = spec.rds.replica_instance_class
+    attributes = _replica_attributes(spec, workspace, identifier, source_arn, instance_class, False)
+    return Node("aws_db_instance", name, workspace, attributes)
+
+
+def _promoted_instance(spec: Spec, workspace: str, name: str, identifier: str) -> Node:
+    """A replica without its source is promoted in place (PromoteReadReplica), as the Terraform
+    provider does when `replicate_source_db` is removed; then it takes the writer's Multi-AZ
+    and backups."""
+    attributes = _replica_attributes(
+        spec, workspace, identifier, None, spec.rds.replica_instance_class, spec.rds.multi_az
     )
+    attributes["backup_retention_period"] = spec.rds.backup_retention_days
+    attributes["backup_window"] = BACKUP_WINDOW
+    attributes["maintenance_window"] = MAINTENANCE_WINDOW
+    # Now it holds the only writable copy: a delete keeps a final snapshot, as the primary's.
+    attributes["skip_final_snapshot"] = False
+    attributes["final_snapshot_identifier"] = spec.name("db", "replica", "final")
+    return Node("aws_db_instance", name, workspace, attributes)
+
+
+def _primary_as_replica(spec: Spec) -> Node:
+    """After a failover, the recovered primary's instance is rebuilt as a replica of the new
+    writer (`deployer failback`); the stale instance it replaces keeps its final snapshot."""
+    source_arn = Ref(REPLICA, "arn", workspace="secondary", ready=True)
+    attributes = _replica_attributes(
+        spec, "primary", db_identifier(spec), source_arn, spec.rds.instance_class, False
+    )
+    # As the primary's own: its automated backups outlive it (and its replaced predecessor's).
+    attributes["delete_automated_backups"] = False
+    return Node("aws_db_instance", "main", "primary", attributes)

@@ -1,7 +1,9 @@
 """Run the deployer CLI and die right after one node's create call returns: a test's crash point.
 
 Usage: ``python tests/crash_launcher.py NODE -- CLI_ARGS...``, NODE a node key
-(``primary:aws_vpc.main``) or address (``aws_vpc.main``).
+(``primary:aws_vpc.main``) or address (``aws_vpc.main``); or
+``python tests/crash_launcher.py --after-call OPERATION -- CLI_ARGS...``: die right after the
+first AWS call of that operation (``PromoteReadReplica``) returns.
 
 The driver of NODE's type is wrapped so that once its real ``create`` has returned for that node,
 the process ends at once with status 137 (``os._exit``: no cleanup, no ``finally``), leaving what
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 CRASH_STATUS = 137  # as a shell reports a process killed by SIGKILL
-USAGE = "usage: python tests/crash_launcher.py NODE -- CLI_ARGS..."
+USAGE = "usage: python tests/crash_launcher.py (NODE | --after-call OPERATION) -- CLI_ARGS..."
 
 # Run as a script, this file's folder (tests/) leads sys.path, and its `resources/`, `stack/`,
 # `export/` and `emulator/` test folders would be imported as the packages of those names.
@@ -45,10 +47,36 @@ def crash_after_create(target: str) -> None:
     driver.create = create_then_crash  # type: ignore[method-assign]
 
 
+def crash_after_call(operation: str) -> None:
+    """Every client the engine makes ends the process once a call of `operation` returned."""
+    from deployer.aws import Clients
+
+    make = Clients.__call__
+
+    def after(model: Any, **_: Any) -> None:
+        if model.name == operation:
+            os._exit(CRASH_STATUS)  # AWS did it; nothing after the call ran
+
+    def make_with_crash(self: Clients, service: str, region: str) -> Any:
+        made = make(self, service, region)
+        if not getattr(made, "_crash_hooked", False):
+            made.meta.events.register("after-call", after)
+            made._crash_hooked = True
+        return made
+
+    Clients.__call__ = make_with_crash  # type: ignore[method-assign]
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) < 2 or argv[1] != "--":
+    if argv[:1] == ["--after-call"]:
+        if len(argv) < 3 or argv[2] != "--":
+            raise SystemExit(USAGE)
+        crash_after_call(argv[1])
+        argv = argv[1:]
+    elif len(argv) < 2 or argv[1] != "--":
         raise SystemExit(USAGE)
-    crash_after_create(argv[0])
+    else:
+        crash_after_create(argv[0])
     from deployer.cli import main as cli_main
 
     return cli_main(argv[2:])

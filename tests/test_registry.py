@@ -12,7 +12,7 @@ from deployer.drift import ArnKinds
 from deployer.graph import build_graph
 from deployer.model import Json
 from deployer.policy_check import policy_documents
-from deployer.resource import registered_data_sources, registered_resources
+from deployer.resource import Resource, registered_data_sources, registered_resources
 from deployer.schema import block_schema, resource_schema, validate_attributes
 from deployer.tagging import Tagging
 
@@ -138,6 +138,10 @@ def table_problems(tf_type: str, table: Table) -> list[str]:
             problems.append(f"{where}: neither updatable nor forcing a replacement")
         if row.force_new and row.update is not False:
             problems.append(f"{where}: both updatable and forcing a replacement")
+        if row.removed_in_place and not row.force_new:
+            problems.append(f"{where}: removed in place, but a change would not replace it")
+        if row.removed_in_place and (spec is None or not spec.get("optional")):
+            problems.append(f"{where}: removed in place, but not an optional argument")
         for call, shape in inputs.items():
             parameter = row.parameter_for(call, table)
             if parameter and not has_path(shape, parameter):
@@ -187,6 +191,23 @@ def test_every_attribute_table_agrees_with_the_schema_and_the_api() -> None:
     assert "aws_kms_key" in tables
     problems = [p for tf_type, table in tables.items() for p in table_problems(tf_type, table)]
     assert problems == []
+
+
+def test_a_removal_made_in_place_is_the_drivers_own_update() -> None:
+    """No call of a table sends a removal (`removed_in_place`): the driver's `update` makes it,
+    and the planner plans it as an update, not a replacement, while a new value replaces."""
+    drivers = {t: d for t, d in registered_resources().items() if d.removed_in_place}
+    assert "aws_db_instance" in drivers
+    for tf_type, driver in drivers.items():
+        assert type(driver).update is not Resource.update, tf_type
+        assert driver.removed_in_place <= driver.force_new, tf_type
+        for name in driver.removed_in_place:
+            removal = driver.differences({}, {name: "x"})
+            assert removal == {name: ("x", None)}, tf_type
+            assert driver.replacing(removal) == [], tf_type
+            assert driver.replacing({name: ("x", "y")}) == [name], tf_type
+            assert driver.replacing({name: (None, "y")}) == [name], tf_type
+            assert driver.differences({}, {name: None}) == {}, tf_type
 
 
 def test_every_drivers_tag_calls_exist() -> None:

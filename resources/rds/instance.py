@@ -74,6 +74,9 @@ MODIFY = "ModifyDBInstance"
 # user, database name and backup settings from its source, so those rows do not name it.
 REPLICA = "CreateDBInstanceReadReplica"
 ALSO_REPLICA = {REPLICA: True}
+# What removing `replicate_source_db` calls (the provider's update does the same): it takes the
+# standalone instance's backup settings.
+PROMOTE = "PromoteReadReplica"
 
 
 def _first(key: str) -> Callable[[Any], Any]:
@@ -207,8 +210,14 @@ INSTANCE = Table(
         from_api=bool,
         also=ALSO_REPLICA,
     ),
-    Attr("backup_retention_period", "BackupRetentionPeriod", update=True, to_api=int),
-    Attr("backup_window", "PreferredBackupWindow", update=True),
+    Attr(
+        "backup_retention_period",
+        "BackupRetentionPeriod",
+        update=True,
+        to_api=int,
+        also={PROMOTE: True},
+    ),
+    Attr("backup_window", "PreferredBackupWindow", update=True, also={PROMOTE: True}),
     Attr("maintenance_window", "PreferredMaintenanceWindow", update=True),
     Attr(
         "copy_tags_to_snapshot",
@@ -288,7 +297,10 @@ INSTANCE = Table(
         "replicate_source_db",
         "ReadReplicaSourceDBInstanceIdentifier",
         create=False,
+        # Removing it promotes the replica in place (`promote`); setting or changing a source
+        # replaces the instance (the provider refuses: "cannot elect new source database").
         force_new=True,
+        removed_in_place=True,
         also={REPLICA: "SourceDBInstanceIdentifier"},
     ),
     Attr(
@@ -312,7 +324,7 @@ INSTANCE = Table(
     service="rds",
     create_call=CREATE,
     update_call=MODIFY,
-    other_calls=(REPLICA,),
+    other_calls=(REPLICA, PROMOTE),
     described="DBInstance",
     id_parameter="DBInstanceIdentifier",
 )
@@ -404,8 +416,12 @@ class DbInstance(Resource):
         return live
 
     def update(self, ctx: Context, id: str, desired: dict[str, Any], live: dict[str, Any]) -> None:
-        """One ModifyDBInstance with only what changed; `wait_ready` waits for it to apply."""
+        """A replica whose node no longer names a source is promoted first (`promote`); then
+        one ModifyDBInstance with only what still differs; `wait_ready` waits for it to apply."""
         rds = ctx.client("rds")
+        if live.get("replicate_source_db") and not desired.get("replicate_source_db"):
+            self.promote(ctx, id, desired)
+            live = {**live, **(self.read(ctx, id) or {})}  # keeps the state-only values
         changes = modify_parameters(desired, live, ctx.node.key)
         if changes:
             wait_for_instance(rds, id, modifiable, what=f"RDS instance {id} to accept changes")
@@ -416,6 +432,30 @@ class DbInstance(Resource):
                 **changes,
             )
         self.update_tags(ctx, id, desired, live)
+
+    def promote(self, ctx: Context, id: str, desired: dict[str, Any]) -> None:
+        """PromoteReadReplica with the node's backup retention and window, as the Terraform
+        provider does when `replicate_source_db` is removed, then wait until the instance is
+        `available` and standalone (AWS reboots it on the way: User Guide, *Promoting a read
+        replica to be a standalone DB instance*). A rerun after an interrupted promotion finds
+        no source any more and does not promote again (AWS would refuse a non-replica)."""
+        rds = ctx.client("rds")
+        wait_for_instance(rds, id, modifiable, what=f"RDS instance {id} to accept changes")
+        db = describe_instance(rds, id)
+        if db is not None and db.get("ReadReplicaSourceDBInstanceIdentifier"):
+            names = {"backup_retention_period", "backup_window"}
+            rds.promote_read_replica(
+                DBInstanceIdentifier=id, **INSTANCE.parameters(PROMOTE, desired, names)
+            )
+        wait_for_instance(
+            rds,
+            id,
+            lambda db: (
+                db["DBInstanceStatus"] == "available"
+                and not db.get("ReadReplicaSourceDBInstanceIdentifier")
+            ),
+            what=f"RDS instance {id} to be promoted",
+        )
 
     def delete(self, ctx: Context, id: str, live: dict[str, Any] | None) -> None:
         """Switches deletion protection off (when allowed: `check_delete`), then deletes with a

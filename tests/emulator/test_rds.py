@@ -246,6 +246,7 @@ def test_install_extensions_patches_each_method_once() -> None:
         "monitoring",
         "own-instance",
         "refuse-managed-password-source",
+        "replica-settings",  # emulator/rds_replicas.py
     }
 
 
