@@ -24,7 +24,7 @@ from stack.keys import key_ref
 from stack.network import private_subnet_refs, security_group_ref
 from stack.permissions import Statement, grants, regions, sid, statement
 from stack.roles import role_ref
-from stack.tables import HANDLER_ACTIONS, table_arns, table_name_in
+from stack.tables import HANDLER_ACTIONS, table_arns, table_dependencies, table_name_in
 
 # The file of the Terraform export that holds this component's blocks.
 TERRAFORM_FILE = "lambda.tf"
@@ -183,10 +183,11 @@ def payment_lambda(spec: Spec, workspace: str) -> Iterator[Node | Output]:
         },
         # The log group first, so the function's logs land in the managed group; the execution
         # policy first, since a VPC function's create is refused while its role may not manage
-        # network interfaces.
+        # network interfaces; its region's tables first, which it uses by name.
         depends_on=(
             Ref(LOG_GROUP, "name"),
             iam_ref(workspace, "aws_iam_role_policy.lambda_exec"),
+            *table_dependencies(workspace),
         ),
         files={PACKAGE_FILENAME: package},
     )

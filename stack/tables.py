@@ -64,6 +64,14 @@ def replica_ref(table: str, attribute: str) -> Ref:
     return Ref(f"aws_dynamodb_table_replica.{table}", attribute)
 
 
+def table_dependencies(workspace: str) -> tuple[Ref, ...]:
+    """What a user of the tables by name waits for: in the secondary, the replicas (the name
+    is a literal there, `table_name_in`, so no reference orders the function after them)."""
+    if workspace == "primary":
+        return ()
+    return tuple(replica_ref(table, "arn") for table in TABLES)
+
+
 def table_name_in(spec: Spec, workspace: str, table: str) -> Ref | str:
     """The name the workspace's function, alarms and dashboard use for a table: a reference to
     the primary's table there; in the secondary, the replica's table has the same name, which

@@ -97,7 +97,9 @@ def test_payment_through_the_stage_is_written_to_the_regions_table(api: Deployme
     )
     assert created.status_code == 201, created.text
     transaction_id = created.json()["transaction_id"]
-    table = api.entry(f"{workspace}:aws_dynamodb_table.transactions")["id"]
+    # The secondary's table is the primary's replica: its id is `table-name:main-region`.
+    replica = api.entry(f"{workspace}:aws_dynamodb_table_replica.transactions")["id"]
+    table = replica.rpartition(":")[0]
     item = boto3.client("dynamodb", region_name=region).get_item(
         TableName=table, Key={"transaction_id": {"S": transaction_id}}
     )["Item"]
