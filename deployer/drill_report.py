@@ -77,6 +77,8 @@ class DrillReport:
     rds_replica_lag_seconds: float | None = None
     dynamodb_replication_lag_seconds: float | None = None
     result: str = "running"
+    # Set when this run resumed one that stopped (its start, from the journal in state).
+    resumed_from: str | None = None
 
     @contextmanager
     def step(
@@ -123,6 +125,7 @@ class DrillReport:
             "started_at": _iso(self.started),
             "ended_at": _iso(self.ended or time.time()),
             "result": self.result,
+            "resumed_from": self.resumed_from,
             "rto_seconds": self.rto_seconds,
             "rpo": {
                 "rds_replica_lag_seconds": self.rds_replica_lag_seconds,
@@ -156,7 +159,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
         f"# {'Drill: ' if doc['drill'] else ''}{doc['kind']} from {doc['from']['workspace']} "
         f"({doc['from']['region']}) to {doc['to']['workspace']} ({doc['to']['region']})",
         "",
-        f"Started {doc['started_at']}, ended {doc['ended_at']}: **{doc['result']}**.",
+        f"Started {doc['started_at']}, ended {doc['ended_at']}: **{doc['result']}**."
+        + (f" Resumed a run begun at {doc['resumed_from']}." if doc.get("resumed_from") else ""),
         "",
         "| Figure | Value |",
         "|---|---|",

@@ -222,7 +222,9 @@ def run_failover(run: Failover, plan_only: bool) -> None:
         return
     report = run.report
     assert report is not None
-    if not resuming:
+    if resuming:
+        report.resumed_from = str((primary.lost or {}).get("since"))
+    else:
         with run.step("preconditions", "Check the preconditions") as step:
             problems = failover_preconditions(run)
             for problem in problems:
@@ -242,9 +244,11 @@ def run_failover(run: Failover, plan_only: bool) -> None:
                 since=datetime.now(UTC).isoformat(timespec="seconds"),
                 by="deployer failover",
                 drill=run.drill,
+                rds_replica_lag_seconds=report.rds_replica_lag_seconds,
             )
-        else:
+        else:  # resumed: the figures the first run measured before it stopped
             step.outcome = "skipped"
+            report.rds_replica_lag_seconds = primary.lost.get("rds_replica_lag_seconds")
     with run.step("rpo-tables", "Time DynamoDB replication (marker item)") as step:
         lag = run.time_tables("primary", "secondary")
         report.dynamodb_replication_lag_seconds = lag
@@ -261,6 +265,7 @@ def run_failover(run: Failover, plan_only: bool) -> None:
             lag = run.lag_of("secondary")
             if lag is not None:
                 report.rds_replica_lag_seconds = lag
+                run.journal(rds_replica_lag_seconds=lag)
             set_writer(run.spec_path, "secondary")
             run.reload()
         plan = run.apply(["secondary"])
@@ -363,7 +368,10 @@ def snapshot_stale_writer(run: Failover) -> str:
         return "nothing to keep (no standalone instance)"
     rds = run.clients("rds", region)
     name = f"{identifier}-before-failback-{datetime.now(UTC):%Y%m%d%H%M%S}"
-    rds.create_db_snapshot(DBSnapshotIdentifier=name, DBInstanceIdentifier=identifier)
+    made = rds.create_db_snapshot(DBSnapshotIdentifier=name, DBInstanceIdentifier=identifier)
+    run.states["primary"].keep(
+        made["DBSnapshot"]["DBSnapshotArn"], "deployer failback: the stale writer's data"
+    )
     waiter = rds.get_waiter("db_snapshot_available")
     waiter.wait(DBSnapshotIdentifier=name, WaiterConfig={"Delay": 5, "MaxAttempts": 360})
     return name

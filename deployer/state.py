@@ -61,6 +61,9 @@ class State:
     # Set by `deployer failover` on the region it gave up: what happened and when. Its resources
     # stay recorded but are not planned, applied or compared until `deployer failback`.
     lost: dict[str, Any] | None = None
+    # What the deployer made on purpose outside the spec and keeps (ARN -> why): a failback's
+    # snapshot of the stale writer. Not planned; drift does not call it unmanaged.
+    kept: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     backend: Backend | None = field(default=None, repr=False)
 
@@ -94,6 +97,7 @@ class State:
             int(doc.get("serial", 0)),
             dict(forgotten) if isinstance(forgotten, dict) else {},
             lost=doc["lost"] if isinstance(doc.get("lost"), dict) else None,
+            kept=dict(doc["kept"]) if isinstance(doc.get("kept"), dict) else {},
             backend=backend,
         )
 
@@ -127,6 +131,11 @@ class State:
             self.lost = dict(info) if info is not None else None
             self._save()
 
+    def keep(self, arn: str, why: str) -> None:
+        with self._lock:
+            self.kept[arn] = why
+            self._save()
+
     def addresses(self) -> list[str]:
         return sorted(self.resources)
 
@@ -150,6 +159,8 @@ class State:
             doc["forgotten"] = dict(sorted(self.forgotten.items()))
         if self.lost is not None:
             doc["lost"] = self.lost
+        if self.kept:
+            doc["kept"] = dict(sorted(self.kept.items()))
         return (json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n").encode()
 
 

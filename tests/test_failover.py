@@ -166,6 +166,9 @@ def test_failover_drill_then_failback_keeps_payments_and_state_true(
         crash_after="PromoteReadReplica",
     )
     assert crashed.returncode == 137, crashed.stdout[-3000:] + crashed.stderr[-3000:]
+    assert "writer: secondary" in spec.read_text()  # recorded before the promotion began
+    for workspace in ("primary", "secondary"):  # the dead process's locks, as after a kill -9
+        ok(cli(endpoint, state, spec, "force-unlock", workspace))
     out = ok(
         cli(
             endpoint,
@@ -219,6 +222,7 @@ def test_failover_drill_then_failback_keeps_payments_and_state_true(
     ok(cli(endpoint, state, spec, "plan", "--detailed-exitcode"))
     ok(cli(endpoint, state, spec, "drift"))
 
+    assert json.loads(report.read_text())["resumed_from"]  # the killed run's start
     for path in (report, back_report):
         doc = json.loads(path.read_text())
         assert doc["result"] == "ok", doc["checks"]

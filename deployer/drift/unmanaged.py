@@ -87,6 +87,8 @@ def known_ids(graph: Graph, states: dict[str, State]) -> dict[str, set[str]]:
     """region (or ANY_REGION for global services) → the ids and ARNs state entries hold."""
     known: dict[str, set[str]] = {}
     for workspace, state in states.items():
+        # Kept on purpose (a failback's snapshot): recorded, so not unmanaged.
+        known.setdefault(ANY_REGION, set()).update(state.kept)
         for address in state.addresses():
             entry = state.get(address) or {}
             try:
