@@ -51,6 +51,9 @@ DOCUMENTED_WAITS: dict[str, tuple[str, Any]] = {
     # deployment" adds a standby from a snapshot: modelled as the primary's Multi-AZ create
     # minus the instance (~10 min of the model's 12).
     "promote": ("promotion (~5 min) then Multi-AZ conversion (~10 min)", lambda spec: 15 * 60.0),
+    # RDS User Guide, "Creating a DB snapshot": the first snapshot of an instance copies its
+    # whole volume (50 GB here); commonly several minutes.
+    "snapshot": ("first snapshot of the 50 GB instance", lambda spec: 5 * 60.0),
     # Failback: a new cross-region replica (the model's 20 min), its catch-up, then the same
     # promotion and Multi-AZ conversion, and the secondary's replica rebuilt (20 min) in parallel.
     "rebuild": ("cross-region read replica from the new writer", lambda spec: 20 * 60.0),
