@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +21,22 @@ REGIONS = ("us-east-1", "eu-west-1")
 pytestmark = pytest.mark.slow
 
 
-def run(endpoint: str, state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(
+    endpoint: str,
+    state_dir: Path,
+    *args: str,
+    spec: Path = REPO / "spec.yaml",
+    launcher: Sequence[str] = ("-m", "deployer"),
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as a subprocess against the emulator; `launcher` may be a test wrapper script
+    (tests/crash_launcher.py) in place of `-m deployer`."""
     env = {**os.environ, **sandbox.SANDBOX_CREDENTIALS, "DEPLOYER_WAIT_SCALE": "0.01"}
     return subprocess.run(
         [
             sys.executable,
-            "-m",
-            "deployer",
+            *launcher,
             "--spec",
-            str(REPO / "spec.yaml"),
+            str(spec),
             "--state-dir",
             str(state_dir),
             "--endpoint-url",
@@ -39,7 +47,7 @@ def run(endpoint: str, state_dir: Path, *args: str) -> subprocess.CompletedProce
         text=True,
         env=env,
         cwd=REPO,
-        timeout=600,
+        timeout=900,
     )
 
 

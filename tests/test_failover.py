@@ -9,10 +9,8 @@ in eu-west-1, a retried payment not charged twice, `plan` at 0 changes → `fail
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -22,10 +20,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from deployer import sandbox
 from deployer.dns_probe import health_url
 from emulator.rds_replicas import REPLICA_LAG_ROUTE
-from tests.test_e2e import client
+from tests.test_e2e import client, run
 
 pytestmark = pytest.mark.slow
 
@@ -50,26 +47,12 @@ def set_replica_lag(endpoint: str, region: str, identifier: str) -> None:
 def cli(
     endpoint: str, state: Path, spec: Path, *args: str, crash_after: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **sandbox.SANDBOX_CREDENTIALS, "DEPLOYER_WAIT_SCALE": "0.01"}
-    launcher = [str(CRASH_LAUNCHER), "--after-call", crash_after, "--"] if crash_after else []
-    command = [sys.executable, *launcher] if launcher else [sys.executable, "-m", "deployer"]
-    return subprocess.run(
-        [
-            *command,
-            "--spec",
-            str(spec),
-            "--state-dir",
-            str(state),
-            "--endpoint-url",
-            endpoint,
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=900,
-    )
+    """The CLI on this test's spec; with `crash_after` (an operation), killed right after the
+    first call of it returns."""
+    if crash_after is None:
+        return run(endpoint, state, *args, spec=spec)
+    launcher = (str(CRASH_LAUNCHER), "--after-call", crash_after, "--")
+    return run(endpoint, state, *args, spec=spec, launcher=launcher)
 
 
 def ok(result: subprocess.CompletedProcess[str], code: int = 0) -> str:
