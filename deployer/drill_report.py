@@ -79,6 +79,8 @@ class DrillReport:
     result: str = "running"
     # Set when this run resumed one that stopped (its start, from the journal in state).
     resumed_from: str | None = None
+    # Preconditions that failed and `failover --force` went past.
+    overridden: list[str] = field(default_factory=list)
 
     @contextmanager
     def step(
@@ -131,6 +133,7 @@ class DrillReport:
                 "rds_replica_lag_seconds": self.rds_replica_lag_seconds,
                 "dynamodb_replication_lag_seconds": self.dynamodb_replication_lag_seconds,
             },
+            "overridden_preconditions": self.overridden,
             "checks": [asdict(c) for c in self.checks],
             "steps": [s.to_json() for s in self.steps],
         }

@@ -44,9 +44,14 @@ def register(sub: Any, handler: Callable[[argparse.Namespace], int]) -> None:
         action="store_true",
         help="rehearsal: fail the primary's health check on purpose, restore it at the end",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="the primary region is lost: proceed although preconditions fail (not with --drill)",
+    )
     common(p)
     p = sub.add_parser("failback", help="rebuild the primary as a replica and swap back")
-    p.set_defaults(to="primary", drill=False)
+    p.set_defaults(to="primary", drill=False, force=False)
     common(p)
 
 
@@ -59,10 +64,19 @@ def run(
 ) -> int:
     """Run with both workspaces' locks held by the caller; exit 0 when the roles moved and
     every check passed, 1 otherwise (the report says which)."""
+    if args.force and args.drill:
+        raise DeployerError("--force with --drill: a drill never overrides a failed precondition")
     failing_back = args.to == "primary"
     out = sys.stdout
     run_ = Failover(
-        spec_path, states, clients, out, confirm, drill=args.drill, auto_approve=args.auto_approve
+        spec_path,
+        states,
+        clients,
+        out,
+        confirm,
+        drill=args.drill,
+        auto_approve=args.auto_approve,
+        force=args.force,
     )
     source, target = ("secondary", "primary") if failing_back else ("primary", "secondary")
     report = DrillReport(

@@ -128,6 +128,11 @@ def test_failover_drill_then_failback_keeps_payments_and_state_true(
         refused.stderr
     )
     assert "writer: primary" in strict.read_text()
+    assert "--force proceeds" in refused.stderr  # the way out when the region is really lost
+    drill_forced = cli(
+        endpoint, state, strict, "failover", "--to", "secondary", "--drill", "--force"
+    )
+    assert drill_forced.returncode == 1 and "never overrides" in drill_forced.stderr
     assert "lost" not in json.loads((state / "primary.tfstate.json").read_text())
 
     # --plan says what it would do and does nothing.
