@@ -111,13 +111,16 @@ def test_the_deny_delete_policy_fires_on_a_plan_that_replaces_the_table(
         spec_file.read_text().replace("environment_suffix: dev", "environment_suffix: qa")
     )
     renamed = plan_json(spec_file, state_dir, capsys, "--region", "primary")
+    # The primary's only (the secondary holds its replica): `[0]` of a counted block.
     (table,) = [
-        c for c in renamed["resource_changes"] if c["address"] == "aws_dynamodb_table.transactions"
+        c
+        for c in renamed["resource_changes"]
+        if c["address"] == "aws_dynamodb_table.transactions[0]"
     ]
     assert table["change"]["actions"] == ["delete", "create"]
     assert ["name"] in table["change"]["replace_paths"]
     assert (
-        "aws_dynamodb_table.transactions: delete/create of a data-holding aws_dynamodb_table"
+        "aws_dynamodb_table.transactions[0]: delete/create of a data-holding aws_dynamodb_table"
         in (deny_data_loss(renamed))
     )
 

@@ -102,12 +102,17 @@ def test_each_region_names_its_own_tables(deployment: Any, client_for: Any) -> N
             ("TRANSACTIONS_TABLE", "transactions"),
             ("IDEMPOTENCY_TABLE", "idempotency"),
         ):
-            own_table = deployment.entry(f"{workspace}:aws_dynamodb_table.{table}")["attributes"]
-            assert variables[variable] == own_table["name"]
+            # The primary's table, or in the secondary its replica (a global table: one name).
+            own = "aws_dynamodb_table" if workspace == "primary" else "aws_dynamodb_table_replica"
+            table_name = deployment.entry(f"primary:aws_dynamodb_table.{table}")["attributes"][
+                "name"
+            ]
+            assert variables[variable] == table_name
             # ...and that table is in the function's own region.
-            described = client_for("dynamodb", region).describe_table(TableName=own_table["name"])
-            assert described["Table"]["TableArn"] == own_table["arn"]
-            assert f":{region}:" in own_table["arn"]
+            described = client_for("dynamodb", region).describe_table(TableName=table_name)
+            arn = described["Table"]["TableArn"]
+            assert f":{region}:" in arn
+            assert deployment.entry(f"{workspace}:{own}.{table}")["attributes"]["arn"] == arn
         codes.add(config["CodeSha256"])
     assert len(codes) == 1  # byte-identical code in both regions
     assert deployment.diff(SECONDARY_FUNCTION) == {}
