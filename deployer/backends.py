@@ -454,8 +454,9 @@ def _expire_old_lock_versions(client: Any, bucket: str) -> None:
     )
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file and rename it over the old one: never half-written."""
+def atomic_write(path: Path, data: bytes, keep_backup: bool = True) -> None:
+    """Write to a temporary file and rename it over the old one: never half-written. State
+    keeps the previous version beside it (`.backup`); a user's file (the spec) need not."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -463,7 +464,10 @@ def atomic_write(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        _replace_keeping_backup(tmp, path)
+        if keep_backup:
+            _replace_keeping_backup(tmp, path)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         for leftover in (tmp, f"{tmp}.backup"):
             if os.path.exists(leftover):

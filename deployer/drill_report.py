@@ -148,7 +148,7 @@ class DrillReport:
         ]
         for target, text in written:
             target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(target, text.encode())
+            atomic_write(target, text.encode(), keep_backup=False)
         return [target for target, _ in written]
 
 

@@ -200,8 +200,17 @@ def failover_preconditions(run: Failover) -> list[str]:
     return problems
 
 
-def run_failover(run: Failover, plan_only: bool) -> None:
+def run_failover(run: Failover, plan_only: bool) -> bool:
+    """False when there is nothing to do (a failover already completed)."""
     primary = run.states["primary"]
+    completed = (primary.lost or {}).get("completed")
+    if completed and run.spec.failover.writer == "secondary":
+        print(
+            f"The secondary ({run.region('secondary')}) is the writer already: the failover "
+            f"completed at {completed}. `deployer failback` moves it back.",
+            file=run.out,
+        )
+        return False
     resuming = run.spec.failover.writer == "secondary" or primary.lost is not None
     steps = [
         "check the preconditions (replica lag, backups replication, secondary health, tables)",
@@ -221,7 +230,7 @@ def run_failover(run: Failover, plan_only: bool) -> None:
         file=run.out,
     )
     if plan_only:
-        return
+        return True
     report = run.report
     assert report is not None
     if resuming:
@@ -293,12 +302,13 @@ def run_failover(run: Failover, plan_only: bool) -> None:
             run.journal(inverted_health_check=False)
     run.journal(completed=datetime.now(UTC).isoformat(timespec="seconds"))
     report.result = "ok" if all(c.ok for c in report.checks) else "failed"
+    return True
 
 
 # ---------------------------------------------------------------------- failback
 
 
-def run_failback(run: Failover, plan_only: bool) -> None:
+def run_failback(run: Failover, plan_only: bool) -> bool:
     primary = run.states["primary"]
     writer = run.spec.failover.writer
     steps = [
@@ -317,7 +327,7 @@ def run_failback(run: Failover, plan_only: bool) -> None:
         file=run.out,
     )
     if plan_only:
-        return
+        return True
     report = run.report
     assert report is not None
     with run.step("preconditions", f"Check that {run.region('primary')} answers"):
@@ -369,6 +379,7 @@ def run_failback(run: Failover, plan_only: bool) -> None:
         report.check("plan after failback", left == 0, f"{left} changes")
         step.detail = f"{left} changes"
     report.result = "ok" if all(c.ok for c in report.checks) else "failed"
+    return True
 
 
 def snapshot_stale_writer(run: Failover) -> str:

@@ -88,7 +88,9 @@ def run(
     )
     run_.report = report
     try:
-        (run_failback if failing_back else run_failover)(run_, args.plan)
+        if not (run_failback if failing_back else run_failover)(run_, args.plan):
+            report.result = "nothing to do"
+            return 0
     except BaseException:
         if report.result == "running":
             report.result = "failed"

@@ -84,7 +84,7 @@ def set_writer(path: Path, writer: str) -> None:
         else:
             body = f"  {line}\n" + body
         text = text[:body_start] + body + text[body_end:]
-    atomic_write(path, text.encode())
+    atomic_write(path, text.encode(), keep_backup=False)  # the spec is in version control
 
 
 def writer_of(spec: Spec) -> str:

@@ -196,6 +196,9 @@ def test_failover_drill_then_failback_keeps_payments_and_state_true(
     assert status == 200 and body["transaction_id"] == payments["order-0"]["transaction_id"]
     assert count_items(endpoint, S) == 3
 
+    again = ok(cli(endpoint, state, spec, "failover", "--to", "secondary", "--auto-approve"))
+    assert "is the writer already" in again  # a second failover does nothing
+
     planned_after = cli(endpoint, state, spec, "plan", "--detailed-exitcode")
     ok(planned_after)
     assert "marked lost" in planned_after.stderr

@@ -33,6 +33,8 @@ def test_set_writer_changes_one_line_and_keeps_the_comments(spec_file: Path) -> 
     assert load_spec(spec_file).failover.writer == "secondary"
     set_writer(spec_file, "primary")
     assert spec_file.read_text().splitlines() == before
+    # Nothing left beside it: the spec is the team's file, in version control.
+    assert sorted(p.name for p in spec_file.parent.iterdir()) == ["spec.yaml"]
 
 
 def test_set_writer_adds_the_section_to_a_spec_without_one(spec_file: Path) -> None:
