@@ -32,11 +32,19 @@ META_ARGUMENTS = frozenset({"count", "for_each", "depends_on", "lifecycle", "pro
 PARSER_MARKS = frozenset({"__is_block__", "__comments__"})
 
 
-@pytest.fixture(scope="module", params=sorted(TARGETS), ids=lambda m: f"provider{m}")
+@pytest.fixture(
+    scope="module",
+    params=[(major, writer) for major in sorted(TARGETS) for writer in ("primary", "secondary")],
+    ids=lambda p: f"provider{p[0]}-{p[1]}-writes",
+)
 def exported(request: Any) -> tuple[Any, Any, dict[str, str], ProviderTarget]:
-    """The repository's spec exported for each provider target: the HCL files as text."""
-    target = TARGETS[request.param]
+    """The repository's spec exported for each provider target, as deployed and as after
+    `deployer failover` (the secondary writes, the primary's database replicates from it):
+    the HCL files as text."""
+    major, writer = request.param
+    target = TARGETS[major]
     spec = load_spec(REPO / "spec.yaml")
+    spec.failover.writer = writer
     graph = build_graph(spec)
     files = export_files(graph, spec, target=target)
     text = {name: content for name, content in files.items() if isinstance(content, str)}
