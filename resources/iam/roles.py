@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import sys
 import urllib.parse
-from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 from deployer.attributes import Attr, Setter, Table
 from deployer.aws import paginate
 from deployer.batch import BatchRead, Describe, Item, item_key
+from deployer.drift.policy_diff import statements
 from deployer.errors import (
     AlreadyExists,
     Conflict,
@@ -38,7 +38,6 @@ from deployer.resource import (
     DataSource,
     Resource,
     data_source,
-    render_value,
     resource,
 )
 from deployer.tagging import ADDRESS_TAG, Tagging, is_ours, tag_dict
@@ -135,31 +134,13 @@ def role_details(
 def policy_words(document: Any) -> str:
     """What a policy document allows or denies, on what, in a line: `Allow s3:GetObject,
     s3:PutObject on arn:aws:s3:::b/*; Deny * on *` (a drift finding's words for an inline
-    policy nobody declared)."""
+    policy nobody declared), in the words drift uses for a statement's change."""
     try:
         doc = json.loads(policy_json(document))
     except ValueError:
         return "a document that is not JSON"
-    statements = doc.get("Statement") if isinstance(doc, dict) else None
-    if isinstance(statements, dict):
-        statements = [statements]
-    if not isinstance(statements, list) or not statements:
-        return "no statement"
-    words = []
-    for statement in statements:
-        if not isinstance(statement, Mapping):
-            continue
-        actions = statement.get("Action") or statement.get("NotAction")
-        resources = statement.get("Resource") or statement.get("NotResource")
-        text = (
-            f"{statement.get('Effect', '?')} "
-            f"{'all but ' if 'NotAction' in statement else ''}{render_value(actions)} on "
-            f"{'all but ' if 'NotResource' in statement else ''}{render_value(resources)}"
-        )
-        if statement.get("Condition"):
-            text += " (with conditions)"
-        words.append(text)
-    return "; ".join(words)
+    found = statements(doc) if isinstance(doc, dict) else []
+    return "; ".join(s.words() for s in found) or "no statement"
 
 
 # --- drivers ------------------------------------------------------------------------------

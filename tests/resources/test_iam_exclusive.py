@@ -217,10 +217,18 @@ def test_a_policy_in_words() -> None:
     two = {
         "Statement": [
             {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "b/*"},
-            {"Effect": "Deny", "NotAction": "iam:*", "Resource": "*", "Condition": {"k": {}}},
+            {
+                "Effect": "Deny",
+                "NotAction": "iam:*",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
         ]
     }
-    expected = "Allow s3:GetObject, s3:PutObject on b/*; Deny all but iam:* on * (with conditions)"
+    expected = (
+        "Allow s3:GetObject, s3:PutObject on b/*; "
+        "Deny all but iam:* on * when Bool aws:SecureTransport=false"
+    )
     assert policy_words(two) == expected
     assert policy_words(quote(json.dumps(two))) == expected
     assert policy_words({"Statement": []}) == "no statement"
