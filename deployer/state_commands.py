@@ -87,6 +87,8 @@ def state_list(states: dict[str, State], as_json: bool) -> str:
             "type": entry.get("type"),
             "id": entry.get("id"),
             "status": entry.get("status"),
+            # Set while a failover has marked the workspace's region lost (`deployer failback`).
+            "lost_since": (state.lost or {}).get("since"),
         }
         for ws, state in states.items()
         for address in state.addresses()
@@ -101,6 +103,13 @@ def state_list(states: dict[str, State], as_json: bool) -> str:
             "apply adopts what it made, or makes it.",
             file=sys.stderr,
         )
+    for ws, state in states.items():
+        if state.lost is not None:
+            print(
+                f"Note: {ws} is marked lost since {state.lost.get('since')} (deployer "
+                "failover): its resources are listed, not planned.",
+                file=sys.stderr,
+            )
     if not rows:
         print("No resources in state.", file=sys.stderr)
     return "\n".join(f"{r['workspace']}:{r['address']}" for r in rows)

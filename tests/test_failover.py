@@ -202,6 +202,8 @@ def test_failover_drill_then_failback_keeps_payments_and_state_true(
     planned_after = cli(endpoint, state, spec, "plan", "--detailed-exitcode")
     ok(planned_after)
     assert "marked lost" in planned_after.stderr
+    listed = json.loads(ok(cli(endpoint, state, spec, "state", "list", "--json")))
+    assert {r["workspace"] for r in listed if r["lost_since"]} == {"primary"}
 
     back_report = tmp_path / "drill" / "failback.json"
     ok(cli(endpoint, state, spec, "failback", "--auto-approve", "--report", str(back_report)))
