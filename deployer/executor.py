@@ -200,7 +200,7 @@ class Executor:
         self.parallelism = parallelism
         self.emit = emit
         self.values = Values(states)
-        self.options = {"notify": self._note, **(options or {})}
+        self.options = dict(options or {})
         self.stop = threading.Event()
 
     def _note(self, key: str, text: str) -> None:
@@ -339,7 +339,9 @@ class Executor:
         ignore_missing(lambda: driver.delete(ctx, resource_id, None))
 
     def _context(self, node: Node) -> Context:
-        return context_for(self.clients, self.graph.spec.region, node, self.options)
+        return context_for(
+            self.clients, self.graph.spec.region, node, self.options, notes=self._note
+        )
 
     def _remove(self, change: Change, result: ApplyResult) -> None:
         workspace, address = split_key(change.key)

@@ -110,6 +110,7 @@ def context_for(
     node: Node,
     options: dict[str, Any] | None = None,
     batch: ReadBatch | None = None,
+    notes: Callable[[str, str], None] | None = None,
 ) -> Context:
     driver = driver_for(node)
     region = node.attributes.get("region") or spec_region(node.workspace)
@@ -117,7 +118,7 @@ def context_for(
         region = GLOBAL_REGION
     if isinstance(region, Ref):
         raise PlanError(f"{node.key}: region must be a literal")
-    return Context(clients, str(region), node, dict(options or {}), batch)
+    return Context(clients, str(region), node, dict(options or {}), batch, notes)
 
 
 def prefetch_reads(

@@ -58,21 +58,21 @@ class Context:
     region: str
     node: Node
     # What the user allowed for this run: `force` (empty buckets before deleting them),
-    # `disable_deletion_protection`, `no_recovery_window` (delete secrets at once); and
-    # `notify(key, text)`, where a driver's words to the user go.
+    # `disable_deletion_protection`, `no_recovery_window` (delete secrets at once).
     options: dict[str, Any] = field(default_factory=dict)
     # The answers of this refresh's batched describe calls; None outside a refresh.
     batch: ReadBatch | None = None
+    # Where a driver's words to the user go, `(node key, text)`: the executor's progress.
+    notes: Callable[[str, str], None] | None = None
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self.clients(service, region or self.region)
 
     def notify(self, text: str) -> None:
         """Tell the user something the driver did that they did not ask for in so many words
-        (a deleted secret restored and adopted): `options["notify"]`, if the run gave one."""
-        notify = self.options.get("notify")
-        if notify is not None:
-            notify(self.node.key, text)
+        (a deleted secret restored and adopted), where the run said (`notes`), if anywhere."""
+        if self.notes is not None:
+            self.notes(self.node.key, text)
 
     def describe(self, describe: Describe, by: str, value: str) -> list[Item]:
         """What `describe` reports for one value: from the refresh's batch when it was

@@ -181,7 +181,7 @@ def test_our_secret_scheduled_for_deletion_is_restored_and_adopted(
     assert deployment.plan(SECRET).changes[SECRET].action.value == "create"
     driver, ctx = deployment.driver_and_context(SECRET)
     notes: list[tuple[str, str]] = []
-    ctx.options["notify"] = lambda key, text: notes.append((key, text))
+    ctx.notes = lambda key, text: notes.append((key, text))
     assert driver.create(ctx, deployment.desired(SECRET)) == arn
     assert "DeletedDate" not in sm.describe_secret(SecretId=arn)
     assert notes and notes[0][0] == SECRET
@@ -212,7 +212,8 @@ def test_destroy_without_recovery_window_deletes_at_once(deployment: Any, client
     arn = deployment.entry(SECRET)["id"]
     driver, ctx = deployment.driver_and_context(SECRET)
     notes: list[tuple[str, str]] = []
-    ctx.options.update(no_recovery_window=True, notify=lambda key, text: notes.append((key, text)))
+    ctx.options["no_recovery_window"] = True
+    ctx.notes = lambda key, text: notes.append((key, text))
     driver.delete(ctx, arn, None)
     with pytest.raises(ClientError, match="ResourceNotFoundException"):
         client_for("secretsmanager").describe_secret(SecretId=arn)
