@@ -14,7 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, TextIO
 
-from deployer.aws import CallCounter
+from deployer.aws import CallCounter, is_read_operation
 from deployer.backends import atomic_write
 
 FORMAT_VERSION = 1
@@ -100,9 +100,10 @@ class DrillReport:
             step.ended = time.time()
             calls = {op: n - before.get(op, 0) for op, n in counter.calls.items()}
             step.by_operation = {op: n for op, n in calls.items() if n}
-            reads = CallCounter()
-            reads.calls.update(step.by_operation)
-            step.reads, step.writes = reads.reads, reads.writes
+            step.reads = sum(
+                n for op, n in step.by_operation.items() if is_read_operation(op.split(":")[1])
+            )
+            step.writes = sum(step.by_operation.values()) - step.reads
             if step.outcome != "failed":
                 suffix = f": {step.detail}" if step.detail else ""
                 print(

@@ -23,24 +23,25 @@ from deployer.aws import Clients, DeployerError
 from deployer.dns_probe import dns_answer, health_status, health_url, probe_health
 from deployer.drill_report import DrillReport
 from deployer.executor import ApplyResult, Executor
-from deployer.failover_checks import db_instance, table_status, time_replication
+from deployer.failover_checks import table_status, time_replication
 from deployer.graph import build_graph
 from deployer.guards import refuse_blocked_deletes
 from deployer.model import WORKSPACES
 from deployer.planner import Plan, plan_changes, render_plan
 from deployer.progress import Progress
 from deployer.recovery import RecoveryRoles, Resolver, roles_of
-from deployer.replica_facts import read_replica_facts, replica_lag
+from deployer.replica_facts import db_instance, read_replica_facts, replica_lag
+from deployer.resource import GLOBAL_REGION  # Route 53's control plane
 from deployer.spec import Spec, load_spec
 from deployer.state import State
 from deployer.topology import set_writer
 from deployer.waiting import poll
 
-GLOBAL_REGION = "us-east-1"  # Route 53's control plane
 # How long Route 53 may take to notice a failed endpoint and answer with the other record:
 # request interval x failure threshold (30 s x 3), plus the alias record's 60 s.
 DNS_TIMEOUT_S = 300.0
 CATCH_UP_TIMEOUT_S = 3600.0
+SNAPSHOT_TIMEOUT_S = 1800.0
 
 
 @dataclass
@@ -194,7 +195,7 @@ def failover_preconditions(run: Failover) -> list[str]:
     if not health_status(run.clients("route53", GLOBAL_REGION), check_id):
         problems.append(f"the secondary's health check {check_id} reports it unhealthy")
     for table in roles.tables:
-        status, _ = table_status(run.clients, region, run.resolved(table, sec))
+        status = table_status(run.clients, region, run.resolved(table, sec))
         if status != "ACTIVE":
             problems.append(f"the table {table} in {region} is {status or 'missing'}")
     return problems
@@ -396,6 +397,11 @@ def snapshot_stale_writer(run: Failover) -> str:
     run.states["primary"].keep(
         made["DBSnapshot"]["DBSnapshotArn"], "deployer failback: the stale writer's data"
     )
-    waiter = rds.get_waiter("db_snapshot_available")
-    waiter.wait(DBSnapshotIdentifier=name, WaiterConfig={"Delay": 5, "MaxAttempts": 360})
+
+    def available() -> bool | None:
+        (snapshot,) = rds.describe_db_snapshots(DBSnapshotIdentifier=name)["DBSnapshots"]
+        return True if snapshot["Status"] == "available" else None
+
+    # The engine's poll (scaled by DEPLOYER_WAIT_SCALE), as every other wait of the deployer.
+    poll(available, what=f"the snapshot {name} to be available", timeout=SNAPSHOT_TIMEOUT_S)
     return name

@@ -1,5 +1,5 @@
-"""The facts a failover decides on besides the replica's (deployer/replica_facts.py): the
-database instances, the tables, and the drill's timing of table replication.
+"""The facts a failover decides on besides the database's (deployer/replica_facts.py): the
+tables, and the drill's timing of table replication.
 
 Nothing here writes, except the drill's marker item (`time_replication`), which it deletes.
 """
@@ -9,30 +9,16 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from deployer.aws import Clients
-from deployer.errors import NotFound
+from deployer.errors import or_none
 from deployer.waiting import poll
 
 
-def db_instance(clients: Clients, region: str, identifier: str) -> dict[str, Any] | None:
-    try:
-        found = clients("rds", region).describe_db_instances(DBInstanceIdentifier=identifier)
-    except NotFound:
-        return None
-    instances: list[dict[str, Any]] = found["DBInstances"]
-    return instances[0] if instances else None
-
-
-def table_status(clients: Clients, region: str, name: str) -> tuple[str | None, dict[str, str]]:
-    """A table's status in `region` and its replicas' statuses by region."""
-    try:
-        table = clients("dynamodb", region).describe_table(TableName=name)["Table"]
-    except NotFound:
-        return None, {}
-    replicas = {r["RegionName"]: r.get("ReplicaStatus", "") for r in table.get("Replicas", [])}
-    return table.get("TableStatus"), replicas
+def table_status(clients: Clients, region: str, name: str) -> str | None:
+    """A table's status in `region` (None: no such table there)."""
+    table = or_none(lambda: clients("dynamodb", region).describe_table(TableName=name))
+    return str(table["Table"]["TableStatus"]) if table else None
 
 
 def time_replication(

@@ -11,6 +11,13 @@ from deployer.model import Ref, attribute_value, resolve
 from deployer.state import State
 
 
+def recorded_value(states: dict[str, State], ref: Ref, workspace: str) -> Any:
+    """What state records for a reference made from `workspace` (None when it records none)."""
+    entry = states[ref.workspace or workspace].get(ref.address) or {}
+    values = {**(entry.get("applied") or {}), **(entry.get("attributes") or {})}
+    return attribute_value(values, ref.attribute)
+
+
 def outputs_of(graph: Graph, states: dict[str, State]) -> dict[str, dict[str, Any]]:
     """Each applied workspace's outputs, resolved from its state."""
     result: dict[str, dict[str, Any]] = {}
@@ -18,10 +25,7 @@ def outputs_of(graph: Graph, states: dict[str, State]) -> dict[str, dict[str, An
         state = states[output.workspace]
 
         def lookup(ref: Ref, ws: str = output.workspace) -> Any:
-            target_ws = ref.workspace or ws
-            entry = states[target_ws].get(ref.address) or {}
-            values = {**(entry.get("applied") or {}), **(entry.get("attributes") or {})}
-            return attribute_value(values, ref.attribute)
+            return recorded_value(states, ref, ws)
 
         if not state.addresses():
             continue

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from deployer.aws import DeployerError
-from deployer.model import Interp, Ref, attribute_value, resolve
+from deployer.model import Interp, Ref, resolve
+from deployer.outputs import recorded_value
 from deployer.resource import load_stack
 from deployer.spec import Spec
 from deployer.state import State
@@ -73,17 +74,12 @@ class Resolver:
 
     def value(self, value: Value, workspace: str) -> Any:
         def lookup(ref: Ref) -> Any:
-            target = ref.workspace or workspace
-            entry = self.states[target].get(ref.address)
-            if not entry:
-                raise DeployerError(
-                    f"{target}: {ref.address} is not in state: apply the environment before a "
-                    "failover"
-                )
-            values = {**(entry.get("applied") or {}), **(entry.get("attributes") or {})}
-            found = attribute_value(values, ref.attribute)
+            found = recorded_value(self.states, ref, workspace)
             if found is None:
-                raise DeployerError(f"{target}: {ref.address}.{ref.attribute} is not recorded")
+                raise DeployerError(
+                    f"{ref.workspace or workspace}: {ref.address}.{ref.attribute} is not in "
+                    "state: apply the environment before a failover"
+                )
             return found
 
         return resolve(value, lookup)

@@ -83,17 +83,23 @@ class ReplicaFacts:
         return found
 
 
+def db_instance(clients: Any, region: str, identifier: str) -> dict[str, Any] | None:
+    """DescribeDBInstances of one instance; None when it does not exist."""
+    rds = clients("rds", region)
+    answer = or_none(lambda: rds.describe_db_instances(DBInstanceIdentifier=identifier))
+    instances: list[dict[str, Any]] = (answer or {}).get("DBInstances") or []
+    return instances[0] if instances else None
+
+
 def read_replica_facts(
     clients: Any, region: str, identifier: str, *, now: datetime | None = None
 ) -> ReplicaFacts:
     """The facts of the replica `identifier` in `region`; `clients(service, region)` gives
     boto3 clients (deployer.aws.Clients)."""
     rds = clients("rds", region)
-    answer = or_none(lambda: rds.describe_db_instances(DBInstanceIdentifier=identifier))
-    instances = (answer or {}).get("DBInstances") or []
-    if not instances:
+    db = db_instance(clients, region, identifier)
+    if db is None:
         return ReplicaFacts(identifier, region)
-    db = instances[0]
     source = db.get("ReadReplicaSourceDBInstanceIdentifier") or None
     replication: dict[str, Any] = next(
         (s for s in db.get("StatusInfos") or [] if s.get("StatusType") == READ_REPLICATION), {}

@@ -85,11 +85,3 @@ def set_writer(path: Path, writer: str) -> None:
             body = f"  {line}\n" + body
         text = text[:body_start] + body + text[body_end:]
     atomic_write(path, text.encode(), keep_backup=False)  # the spec is in version control
-
-
-def writer_of(spec: Spec) -> str:
-    return spec.failover.writer
-
-
-def other(workspace: str) -> str:
-    return "secondary" if workspace == "primary" else "primary"
